@@ -1,0 +1,36 @@
+# make book: build the HTML book.   make test: unit tests + every chapter at the smoke budget.
+# Both create .venv and install requirements.txt and the package on first use (and again
+# whenever requirements.txt or pyproject.toml change).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Read the offline data mirror beside the project when it exists and nobody chose another.
+ifeq ($(origin RNNBOOK_DATA), undefined)
+ifneq ($(wildcard ../shared/data),)
+export RNNBOOK_DATA := $(abspath ../shared/data)
+endif
+endif
+
+.PHONY: book test lint clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	RNNBOOK_BUDGET=$${RNNBOOK_BUDGET:-cpu} $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book: $(abspath _build/html/index.html)"
+
+test: $(STAMP)
+	RNNBOOK_BUDGET=smoke MPLBACKEND=Agg $(BIN)/python -m pytest -q --nbval-lax tests book
+
+lint: $(STAMP)
+	$(BIN)/ruff check rnnbook tests book
+
+clean:
+	rm -rf _build

@@ -1,0 +1,106 @@
+"""Mini-batches: a token stream for truncated BPTT, and padded batches of variable length."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import torch
+
+from .text import pad
+
+
+class StreamBatches:
+    """Cut one long token stream into a ``(batch_size, seq_len)`` grid for truncated BPTT.
+
+    The stream is split into ``batch_size`` contiguous rows; batch ``k`` holds columns
+    ``k*seq_len .. (k+1)*seq_len - 1`` of every row and the targets are the same columns
+    shifted by one. So row ``b`` of batch ``k+1`` continues row ``b`` of batch ``k``, and a
+    recurrent state carried from one batch to the next is the state of the same text.
+
+    Iterating yields ``(x, y)``, both ``(batch_size, seq_len)`` int64 (the last batch may be
+    shorter in time). ``len()`` is the number of batches per pass.
+    """
+
+    def __init__(self, ids: Sequence[int] | torch.Tensor, batch_size: int, seq_len: int):
+        ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+        if batch_size < 1 or seq_len < 1:
+            raise ValueError(
+                f"batch_size and seq_len must be positive, got {batch_size}, {seq_len}")
+        per_row = len(ids) // batch_size
+        if per_row < 2:
+            raise ValueError(f"a stream of {len(ids)} tokens is too short for {batch_size} rows; "
+                             "use a smaller batch_size or more text")
+        self.data = ids[: per_row * batch_size].view(batch_size, per_row)
+        self.batch_size, self.seq_len = batch_size, seq_len
+
+    def __len__(self) -> int:
+        return -(-(self.data.size(1) - 1) // self.seq_len)
+
+    @property
+    def tokens(self) -> int:
+        """Number of target tokens in one pass."""
+        return self.batch_size * (self.data.size(1) - 1)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        last = self.data.size(1) - 1
+        for start in range(0, last, self.seq_len):
+            stop = min(start + self.seq_len, last)
+            yield self.data[:, start:stop], self.data[:, start + 1: stop + 1]
+
+
+class PaddedBatches:
+    """Shuffled mini-batches of ``(ids, label)`` examples, padded, with their lengths.
+
+    Yields ``(x, lengths, y)`` as :func:`rnnbook.text.pad_collate` builds them. With
+    ``sort_by_length`` the examples of each batch are drawn from a pool of similar lengths, so
+    little compute is spent on padding. A new shuffle per pass, reproducible from ``seed``.
+    """
+
+    def __init__(
+        self,
+        examples: Sequence[tuple[Sequence[int], object]],
+        batch_size: int,
+        pad_id: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        sort_by_length: bool = False,
+        drop_last: bool = False,
+    ):
+        if len(examples) == 0:
+            raise ValueError("no examples to batch: the data set is empty")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.examples = examples
+        self.batch_size, self.pad_id = batch_size, pad_id
+        self.shuffle, self.sort_by_length, self.drop_last = shuffle, sort_by_length, drop_last
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        n = len(self.examples)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _batches(self) -> list[list[int]]:
+        n = len(self.examples)
+        order = torch.randperm(n, generator=self._generator).tolist() if self.shuffle \
+            else list(range(n))
+        if self.sort_by_length:
+            pool = self.batch_size * 50
+            order = [i for s in range(0, n, pool)
+                     for i in sorted(order[s:s + pool], key=lambda j: len(self.examples[j][0]))]
+        batches = [order[s:s + self.batch_size] for s in range(0, n, self.batch_size)]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        if self.shuffle and self.sort_by_length:
+            perm = torch.randperm(len(batches), generator=self._generator).tolist()
+            batches = [batches[i] for i in perm]
+        return batches
+
+    def __iter__(self):
+        from .text import pad_collate
+
+        collate = pad_collate(self.pad_id)
+        for idx in self._batches():
+            yield collate([self.examples[i] for i in idx])
+
+
+__all__ = ["StreamBatches", "PaddedBatches", "pad"]

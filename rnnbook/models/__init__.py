@@ -1,0 +1,5 @@
+"""Models of the book. Every language model maps ``(ids, state) -> (logits, state)``."""
+
+from .bigram import BigramLM
+
+__all__ = ["BigramLM"]

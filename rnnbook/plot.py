@@ -1,0 +1,105 @@
+"""The book's figures, in one style: loss curves, heat maps."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .train import History
+
+STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 110,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": "medium",
+    "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style (called on import of :mod:`rnnbook.plot`)."""
+    plt.rcParams.update(STYLE)
+
+
+use_style()
+
+_X = {"step": ("step", "optimiser step"), "time": ("time", "training time (s)"),
+      "items": ("items", "tokens seen")}
+
+
+def loss_curves(
+    histories: History | Mapping[str, History],
+    x: str = "step",
+    ylabel: str = "loss (nats per token)",
+    title: str | None = None,
+    train: bool = True,
+    ax=None,
+):
+    """Plot validation (solid) and training (dashed) loss of one or several runs.
+
+    ``x`` is ``"step"``, ``"time"`` (training seconds) or ``"items"`` (tokens seen).
+    Returns the axes.
+    """
+    if isinstance(histories, History):
+        histories = {"": histories}
+    if x not in _X:
+        raise ValueError(f"x must be one of {', '.join(_X)}, not {x!r}")
+    attr, xlabel = _X[x]
+    ax = ax or plt.subplots()[1]
+    for i, (name, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        xs = getattr(h, attr)
+        vals = [np.nan if v is None else v for v in h.val_loss]
+        label = f"{name} " if name else ""
+        if not all(np.isnan(vals)):
+            ax.plot(xs, vals, color=color, marker="o", ms=3, label=f"{label}validation")
+        if train:
+            ax.plot(xs, h.train_loss, color=color, ls="--", alpha=0.7, label=f"{label}training")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def heatmap(
+    values,
+    xlabels: Sequence[str] | None = None,
+    ylabels: Sequence[str] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str | None = None,
+    cmap: str = "RdBu_r",
+    center: bool = True,
+    colorbar: str = "",
+    ax=None,
+):
+    """Show a matrix (e.g. hidden units over time) with labelled axes; returns the axes.
+
+    With ``center`` the colour scale is symmetric around zero (for tanh-like values).
+    """
+    values = np.asarray(values, dtype=float)
+    ax = ax or plt.subplots(figsize=(max(4.0, 0.22 * values.shape[1]), 3.2))[1]
+    vmax = np.nanmax(np.abs(values)) if center else None
+    im = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
+                   vmin=-vmax if center else None, vmax=vmax)
+    if xlabels is not None:
+        ax.set_xticks(range(len(xlabels)))
+        ax.set_xticklabels(xlabels, fontsize=8, fontfamily="monospace")
+    if ylabels is not None:
+        ax.set_yticks(range(len(ylabels)))
+        ax.set_yticklabels(ylabels, fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, label=colorbar)
+    return ax

@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from rnnbook.batching import PaddedBatches, StreamBatches
+
+
+def test_stream_rows_continue_across_batches():
+    ids = torch.arange(103)
+    sb = StreamBatches(ids, batch_size=4, seq_len=5)
+    batches = list(sb)
+    assert len(batches) == len(sb) == 5  # 25 columns per row -> 24 targets -> 5 batches
+    x = torch.cat([b[0] for b in batches], dim=1)
+    y = torch.cat([b[1] for b in batches], dim=1)
+    # every row is one contiguous piece of the stream, and targets are inputs shifted by one
+    assert torch.equal(x, torch.arange(100).view(4, 25)[:, :24])
+    assert torch.equal(y, x + 1)
+    assert sb.tokens == 4 * 24
+    assert batches[-1][0].shape == (4, 4)
+
+
+def test_stream_too_short_is_clear():
+    with pytest.raises(ValueError, match="too short"):
+        StreamBatches(torch.arange(5), batch_size=4, seq_len=2)
+
+
+def test_padded_batches_cover_every_example_once():
+    examples = [([1] * n, n) for n in range(1, 12)]
+    pb = PaddedBatches(examples, batch_size=4, seed=1, sort_by_length=True)
+    seen = []
+    for x, lengths, y in pb:
+        assert x.shape == (len(y), int(lengths.max()))
+        assert torch.equal(lengths, y)  # label is the length here
+        assert ((x != 0).sum(1) == lengths).all()
+        seen += y.tolist()
+    assert sorted(seen) == list(range(1, 12)) and len(pb) == 3
+
+
+def test_padded_batches_shuffle_differs_between_passes_but_is_seeded():
+    examples = [([i + 1], i) for i in range(20)]
+    a = PaddedBatches(examples, batch_size=20, seed=0)
+    first, second = [next(iter(a))[2].tolist() for _ in range(2)]
+    assert first != second
+    b = PaddedBatches(examples, batch_size=20, seed=0)
+    assert next(iter(b))[2].tolist() == first
+
+
+def test_padded_batches_reject_empty_data():
+    with pytest.raises(ValueError, match="empty"):
+        PaddedBatches([], batch_size=2)

@@ -1,0 +1,73 @@
+import builtins
+import math
+
+import pytest
+import torch
+
+import rnnbook
+from rnnbook.book import ClaimFailed, expect, glue, source
+from rnnbook.generate import generate, next_token_distribution
+from rnnbook.metrics import accuracy, bits, perplexity
+
+
+def test_expect_raises_at_cpu_and_warns_at_smoke(monkeypatch):
+    monkeypatch.setenv("RNNBOOK_BUDGET", "cpu")
+    assert expect(1 < 2, "one is less than two")
+    with pytest.raises(ClaimFailed, match="two is less than one"):
+        expect(2 < 1, "two is less than one")
+    monkeypatch.setenv("RNNBOOK_BUDGET", "smoke")
+    with pytest.warns(UserWarning, match="not checked at smoke"):
+        assert expect(2 < 1, "two is less than one") is False
+
+
+def test_glue_falls_back_to_printing_without_myst_nb(monkeypatch, capsys):
+    real_import = builtins.__import__
+
+    def no_myst(name, *args, **kwargs):
+        if name.startswith("myst_nb"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_myst)
+    assert glue("answer", 42) == 42
+    assert "answer = 42" in capsys.readouterr().out
+
+
+def test_source_is_the_real_source():
+    src = source(rnnbook.models.BigramLM)
+    assert src.startswith("class BigramLM(nn.Module):") and "def forward" in src
+    with pytest.raises(TypeError, match="cannot show"):
+        source(42)
+
+
+def test_metrics():
+    assert perplexity(math.log(7)) == pytest.approx(7)
+    assert bits(math.log(2) * 3) == pytest.approx(3)
+    logits = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    assert accuracy(logits, torch.tensor([1, 1, -100]), ignore_index=-100) == 0.5
+    with pytest.raises(ValueError, match="no positions"):
+        accuracy(torch.tensor([1]), torch.tensor([-100]), ignore_index=-100)
+
+
+def test_temperature_and_top_k():
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0])
+    cold = next_token_distribution(logits, 0.5)
+    hot = next_token_distribution(logits, 2.0)
+    assert cold[0] > torch.softmax(logits, -1)[0] > hot[0]
+    top2 = next_token_distribution(logits, 1.0, top_k=2)
+    assert top2[2:].sum() == 0 and top2.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        next_token_distribution(logits, 0.0)
+
+
+def test_generate_follows_a_deterministic_model():
+    model = rnnbook.models.BigramLM(3)
+    with torch.no_grad():  # 0 -> 1 -> 2 -> 0 with near certainty
+        model.logits.weight.copy_(torch.full((3, 3), -50.0))
+        for a in range(3):
+            model.logits.weight[a, (a + 1) % 3] = 50.0
+    out = generate(model, [0], steps=6, generator=torch.Generator().manual_seed(0))
+    assert out == [1, 2, 0, 1, 2, 0]
+    assert generate(model, [0], steps=6, stop_id=2) == [1, 2]
+    with pytest.raises(ValueError, match="prompt"):
+        generate(model, [], steps=1)
