@@ -177,16 +177,19 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     return ckpt["step"], History(**ckpt["history"])
 
 
-def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, skip: int):
-    """Pass over ``data`` again and again (``epochs`` times, or forever)."""
-    epoch = 0
+def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, done: int):
+    """Pass over ``data`` again and again (``epochs`` times, or forever), skipping the first
+    ``done`` batches (a resumed run continues where the checkpoint left off)."""
+    passes = len(data) if hasattr(data, "__len__") else 0  # type: ignore[arg-type]
+    epoch, skip = (done // passes, done % passes) if passes else (0, 0)
+    first = epoch
     while epochs is None or epoch < epochs:
         if hasattr(loss_fn, "reset"):
             loss_fn.reset()
         empty = True
         for i, batch in enumerate(data):
             empty = False
-            if epoch == 0 and i < skip:
+            if epoch == first and i < skip:
                 continue
             yield batch
         if empty:
@@ -254,7 +257,6 @@ def train(
         step, history = load_checkpoint(checkpoint, model, optimizer, scheduler)
         if log:
             log(f"resumed from {checkpoint} at step {step}")
-    skip = step % len(train_data) if hasattr(train_data, "__len__") and step else 0
 
     seconds = history.seconds
     items_total = history.items[-1] if history.items else 0
@@ -299,7 +301,7 @@ def train(
         return history
 
     try:
-        for batch in _epochs(train_data, loss_fn, epochs, skip):
+        for batch in _epochs(train_data, loss_fn, epochs, step):
             if (steps is not None and step >= steps) or (
                     max_seconds is not None and seconds >= max_seconds):
                 break

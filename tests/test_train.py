@@ -145,3 +145,14 @@ def test_max_seconds_stops_training():
     data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
     h = train(model, data, LanguageModelLoss(), max_seconds=0.05, progress=False, log=None)
     assert 0.05 <= h.seconds < 1.0 and h.step[-1] > 0
+
+
+def test_resume_with_epochs_does_not_train_extra_passes(tmp_path):
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)  # 50 batches per pass
+    ckpt = tmp_path / "ck.pt"
+    rnnbook.seed_everything(0)
+    train(BigramLM(5), data, LanguageModelLoss(), steps=70, eval_every=35, checkpoint=ckpt,
+          progress=False, log=None)
+    h = train(BigramLM(5), data, LanguageModelLoss(), epochs=2, eval_every=10, checkpoint=ckpt,
+              resume=True, progress=False, log=None)
+    assert h.step[-1] == 100
