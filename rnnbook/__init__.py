@@ -4,7 +4,7 @@ The names a chapter uses most are re-exported here; the rest live in the submodu
 (:mod:`rnnbook.data`, :mod:`rnnbook.text`, :mod:`rnnbook.models`, ...).
 """
 
-from . import batching, data, metrics, models, text
+from . import batching, corpora, data, metrics, models, plot, text
 from .batching import PaddedBatches, StreamBatches
 from .book import ClaimFailed, expect, glue, show
 from .config import budget, device, hparams, seed_everything
@@ -16,7 +16,7 @@ from .train import History, LanguageModelLoss, TrainingDiverged, evaluate, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "batching", "data", "metrics", "models", "text",
+    "batching", "corpora", "data", "metrics", "models", "plot", "text",
     "PaddedBatches", "StreamBatches", "ClaimFailed", "expect", "glue", "show",
     "budget", "device", "hparams", "seed_everything", "generate",
     "accuracy", "bits", "perplexity", "Vocab", "char_tokenize", "word_tokenize",

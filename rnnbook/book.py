@@ -58,19 +58,20 @@ def show(obj: Any) -> Any:
     return None
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
-    """Make ``value`` available to the prose as ``{glue:text}`name```; return it.
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Make ``value`` available to the prose as ``{glue:text}`name```.
 
     Uses myst-nb's glue when it is installed (the book build); elsewhere (Colab) the value is
-    printed, so a reader still sees every number the text quotes.
+    printed, so a reader still sees every number the text quotes. Returns ``None``, so a glue
+    on the last line of a cell adds no stray output to the page.
     """
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
         print(f"{name} = {value}")
-        return value
+        return None
     myst_glue(name, value, display=display)
-    return value
+    return None
 
 
 def expect(condition: Any, claim: str) -> bool:
