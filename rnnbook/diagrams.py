@@ -1,0 +1,86 @@
+"""Diagrams drawn with matplotlib: a recurrent network folded and unrolled in time."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from . import plot as _plot  # noqa: F401  (applies the book's style)
+
+COLORS = {"x": "#dbe9f6", "h": "#fde2c8", "y": "#d9f0d3"}
+
+
+def _box(ax, x: float, y: float, text: str, kind: str, w: float = 0.62, h: float = 0.42) -> None:
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
+                                fc=COLORS[kind], ec="0.25", lw=1.0))
+    ax.text(x, y, text, ha="center", va="center", fontsize=10)
+
+
+def _arrow(ax, start, end, label: str = "", rad: float = 0.0, offset=(0.0, 0.0)) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, lw=1.0,
+                                 color="0.25", connectionstyle=f"arc3,rad={rad}"))
+    if label:
+        mx, my = (start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1]
+        ax.text(mx, my, label, fontsize=8, color="0.3", ha="center", va="center")
+
+
+def unrolled(
+    steps: int = 4,
+    inputs: Optional[Sequence[bool]] = None,
+    outputs: Optional[Sequence[bool]] = None,
+    folded: bool = True,
+    labels: bool = True,
+    title: Optional[str] = None,
+    ax=None,
+):
+    """Draw an RNN folded (a loop on ``h``) and unrolled over ``steps`` time steps.
+
+    ``inputs``/``outputs`` say at which steps there is an ``x_t``/``y_t`` (default: all), which
+    also draws the many-to-one and one-to-many patterns. ``labels`` writes the shared weight
+    names on the arrows. Returns the axes.
+    """
+    inputs = list(inputs) if inputs is not None else [True] * steps
+    outputs = list(outputs) if outputs is not None else [True] * steps
+    if len(inputs) != steps or len(outputs) != steps:
+        raise ValueError("inputs and outputs need one flag per step")
+    ax = ax or plt.subplots(figsize=(1.3 * (steps + 2 * folded) + 0.5, 2.6))[1]
+    y_x, y_h, y_y = 0.0, 1.1, 2.2
+    x0 = 0.0
+    if folded:
+        _box(ax, x0, y_x, "$x_t$", "x")
+        _box(ax, x0, y_h, "$h_t$", "h")
+        _box(ax, x0, y_y, "$y_t$", "y")
+        _arrow(ax, (x0, y_x + 0.21), (x0, y_h - 0.21), "$W_{ih}$" if labels else "",
+               offset=(0.28, 0))
+        _arrow(ax, (x0, y_h + 0.21), (x0, y_y - 0.21), "$W_{hy}$" if labels else "",
+               offset=(0.28, 0))
+        _arrow(ax, (x0 - 0.22, y_h + 0.23), (x0 - 0.22, y_h - 0.23), rad=1.3)
+        if labels:
+            ax.text(x0 - 0.95, y_h, "$W_{hh}$", fontsize=8, color="0.3", ha="center")
+        ax.text(x0 + 0.95, y_h, "=", fontsize=16, ha="center", va="center")
+        x0 = 2.7
+    xs = [x0 + 1.3 * t for t in range(steps)]
+    ax.text(xs[0] - 0.95, y_h, "$h_0$", fontsize=10, ha="center", va="center")
+    _arrow(ax, (xs[0] - 0.8, y_h), (xs[0] - 0.31, y_h))
+    for t, xc in enumerate(xs):
+        _box(ax, xc, y_h, f"$h_{t + 1}$", "h")
+        if inputs[t]:
+            _box(ax, xc, y_x, f"$x_{t + 1}$", "x")
+            _arrow(ax, (xc, y_x + 0.21), (xc, y_h - 0.21),
+                   "$W_{ih}$" if labels else "", offset=(0.28, 0))
+        if outputs[t]:
+            _box(ax, xc, y_y, f"$y_{t + 1}$", "y")
+            _arrow(ax, (xc, y_h + 0.21), (xc, y_y - 0.21),
+                   "$W_{hy}$" if labels else "", offset=(0.28, 0))
+        if t + 1 < steps:
+            _arrow(ax, (xc + 0.31, y_h), (xs[t + 1] - 0.31, y_h),
+                   "$W_{hh}$" if labels else "", offset=(0, 0.16))
+    ax.set_xlim(-1.35 if folded else xs[0] - 1.2, xs[-1] + 0.6)
+    ax.set_ylim(-0.4, 2.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax

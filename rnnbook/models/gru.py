@@ -1,0 +1,130 @@
+"""The GRU written from its equations, in both formulations, like ``torch.nn.GRU``.
+
+With row vectors as in PyTorch (``x_t`` ``(B, F)``, ``h_t`` ``(B, H)``)::
+
+    r_t = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)          reset gate
+    z_t = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)          update gate
+    n_t = tanh(x_t W_in^T + b_in + r_t * (h_{t-1} W_hn^T + b_hn))     reset_after=True (PyTorch)
+    n_t = tanh(x_t W_in^T + b_in + (r_t * h_{t-1}) W_hn^T + b_hn)     reset_after=False (Cho 2014)
+    h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+PyTorch (like cuDNN) applies the reset gate *after* the product with ``W_hn``, so the three
+hidden-to-hidden products of a step are one matrix product. Cho et al. (2014) reset the state
+*before* it, which needs ``r_t`` first. The weights are stacked by rows in the order r, z, n:
+``weight_ih`` ``(3H, F)``, ``weight_hh`` ``(3H, H)``, each bias ``(3H,)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .recurrent import RecurrentLayer
+
+GRU_GATES = ("reset", "update", "candidate")  # row blocks r, z, n of the weights
+
+
+def gru_update(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Optional[Tensor],
+               reset_after: bool = True) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """One GRU update; ``xw`` ``(B, 3H)`` is ``x_t W_ih^T + b_ih``, ``h`` is ``h_{t-1}``.
+
+    Returns ``h_t`` and the activations ``(r_t, z_t, n_t)``, each ``(B, H)``.
+    """
+    x_r, x_z, x_n = xw.chunk(3, dim=-1)
+    if reset_after:
+        h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)  # one product for all three
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+    else:
+        w_rz, w_n = w_hh.split([2 * h.size(-1), h.size(-1)])
+        b_rz, b_n = b_hh.split([2 * h.size(-1), h.size(-1)]) if b_hh is not None else (None,
+                                                                                       None)
+        h_r, h_z = F.linear(h, w_rz, b_rz).chunk(2, dim=-1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + F.linear(r * h, w_n, b_n))  # the reset state enters the product
+    h = (1 - z) * n + z * h
+    return h, (r, z, n)
+
+
+class GRUCell(nn.Module):
+    """One GRU step, with the parameters and call signature of ``torch.nn.GRUCell``.
+
+    ``forward(x (B, F) or (F,), h or None) -> h_t`` ``(B, H)``. ``reset_after=False`` gives
+    the formulation of Cho et al. (2014); the default is PyTorch's.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 reset_after: bool = True):
+        super().__init__()
+        self.input_size, self.hidden_size, self.reset_after = input_size, hidden_size, reset_after
+        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size)) if bias else None
+        bound = 1.0 / math.sqrt(hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x: Tensor, h: Optional[Tensor] = None) -> Tensor:
+        if x.size(-1) != self.input_size:
+            raise ValueError(f"GRUCell: input has {x.size(-1)} features, "
+                             f"but input_size={self.input_size}")
+        if h is None:
+            h = x.new_zeros(*x.shape[:-1], self.hidden_size)
+        xw = F.linear(x, self.weight_ih, self.bias_ih)
+        return gru_update(xw, h, self.weight_hh, self.bias_hh, self.reset_after)[0]
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, reset_after={self.reset_after}"
+
+
+class GRU(RecurrentLayer):
+    """Multi-layer GRU with the constructor, call signature and weights of ``torch.nn.GRU``.
+
+    ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False, reset_after=True)``; ``forward(input, h0=None) -> (output, h_n)``
+    with the shapes of :class:`~rnnbook.models.rnn.RNN`. With ``reset_after=True`` (default)
+    it computes exactly what ``torch.nn.GRU`` computes; ``False`` is Cho et al.'s GRU.
+    """
+
+    gates, state_size = 3, 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+        reset_after: bool = True,
+    ):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device, dtype)
+        self.reset_after = reset_after
+
+    def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
+                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The GRU equations for t = 1..T; ``xw`` ``(T, B, 3H)`` holds ``x_t W_ih^T + b_ih``."""
+        (h,) = state
+        log = getattr(self, "_gate_log", None)  # set by rnnbook.models.gates.record_gates
+        outputs, acts = [], []
+        for t in range(xw.size(0)):
+            h, gates = gru_update(xw[t], h, w_hh, b_hh, self.reset_after)
+            outputs.append(h)
+            if log is not None:
+                acts.append(gates)
+        if log is not None:
+            log.append({name: torch.stack(a) for name, a in zip(GRU_GATES, zip(*acts))})
+        return torch.stack(outputs), (h,)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (", reset_after=False" if not self.reset_after else "")

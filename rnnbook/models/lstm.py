@@ -1,0 +1,117 @@
+"""The LSTM written from its equations: a cell, and a multi-layer layer like ``torch.nn.LSTM``.
+
+With row vectors as in PyTorch (``x_t`` ``(B, F)``, ``h_t`` and ``c_t`` ``(B, H)``)::
+
+    i_t = sigmoid(x_t W_ii^T + b_ii + h_{t-1} W_hi^T + b_hi)     input gate
+    f_t = sigmoid(x_t W_if^T + b_if + h_{t-1} W_hf^T + b_hf)     forget gate
+    g_t =    tanh(x_t W_ig^T + b_ig + h_{t-1} W_hg^T + b_hg)     candidate cell
+    o_t = sigmoid(x_t W_io^T + b_io + h_{t-1} W_ho^T + b_ho)     output gate
+    c_t = f_t * c_{t-1} + i_t * g_t                              cell state
+    h_t = o_t * tanh(c_t)                                        hidden state (the output)
+
+The four weight matrices of a side are stacked by rows in the order i, f, g, o:
+``weight_ih`` is ``(4H, F)``, ``weight_hh`` ``(4H, H)``, each bias ``(4H,)``, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .recurrent import RecurrentLayer
+
+LSTM_GATES = ("input", "forget", "cell", "output")  # row blocks i, f, g, o of the weights
+
+
+def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+    """One LSTM update from the pre-activations ``gates`` ``(B, 4H)`` and ``c_{t-1}`` ``(B, H)``.
+
+    Returns ``h_t``, ``c_t`` and the activations ``(i_t, f_t, g_t, o_t)``, each ``(B, H)``.
+    """
+    i, f, g, o = gates.chunk(4, dim=-1)
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c = f * c + i * g
+    h = o * torch.tanh(c)
+    return h, c, (i, f, g, o)
+
+
+class LSTMCell(nn.Module):
+    """One LSTM step, with the parameters and call signature of ``torch.nn.LSTMCell``.
+
+    ``forward(x (B, F) or (F,), (h, c) or None) -> (h_t, c_t)``, each ``(B, H)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size)) if bias else None
+        bound = 1.0 / math.sqrt(hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None
+                ) -> tuple[Tensor, Tensor]:
+        if x.size(-1) != self.input_size:
+            raise ValueError(f"LSTMCell: input has {x.size(-1)} features, "
+                             f"but input_size={self.input_size}")
+        if hx is None:
+            zeros = x.new_zeros(*x.shape[:-1], self.hidden_size)
+            hx = (zeros, zeros)
+        h, c = hx
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
+                                                                      self.bias_hh)
+        h, c, _ = lstm_update(gates, c)
+        return h, c
+
+
+class LSTM(RecurrentLayer):
+    """Multi-layer LSTM with the constructor, call signature and weights of ``torch.nn.LSTM``.
+
+    ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False)``; ``forward(input, (h0, c0)=None) -> (output, (h_n, c_n))``: input
+    ``(T, B, F)`` (``(B, T, F)`` with ``batch_first``), each state ``(num_layers * D, B, H)``,
+    output ``(T, B, D * H)``, the top layer's ``h_t`` at every step.
+    """
+
+    gates, state_size = 4, 2
+
+    def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
+                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The LSTM equations for t = 1..T; ``xw`` ``(T, B, 4H)`` holds ``x_t W_ih^T + b_ih``."""
+        h, c = state
+        if b_hh is not None:
+            xw = xw + b_hh  # both biases enter every step unchanged: add b_hh once, for all t
+        w_hh_t = w_hh.t()
+        log = getattr(self, "_gate_log", None)  # set by rnnbook.models.gates.record_gates
+        outputs, acts = [], []
+        for t in range(xw.size(0)):
+            h, c, gates = lstm_update(torch.addmm(xw[t], h, w_hh_t), c)
+            outputs.append(h)
+            if log is not None:
+                acts.append(gates)
+        if log is not None:
+            log.append({name: torch.stack(a) for name, a in zip(LSTM_GATES, zip(*acts))})
+        return torch.stack(outputs), (h, c)
+
+
+def set_forget_bias(layer: Union[nn.LSTM, LSTM, nn.LSTMCell, LSTMCell], value: float = 1.0
+                    ) -> None:
+    """Start the forget gates open: ``b_if = value`` and ``b_hf = 0`` in every layer.
+
+    The forget gate's bias is the sum ``b_if + b_hf`` (rows ``H:2H`` of both bias vectors).
+    Works on ``torch.nn.LSTM``/``LSTMCell`` and the book's twins alike (same names, same rows).
+    """
+    hidden = layer.hidden_size
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            if name.startswith("bias_ih"):
+                p[hidden:2 * hidden] = value
+            elif name.startswith("bias_hh"):
+                p[hidden:2 * hidden] = 0.0

@@ -1,0 +1,176 @@
+"""What every recurrent layer of the book shares: layers, directions, dropout, shapes.
+
+A recurrent layer runs a cell along time, then feeds its outputs to the next layer. The
+parameters have the names and shapes of ``torch.nn.RNN``/``LSTM``/``GRU`` (``weight_ih_l0``
+``(G*H, F)``, ``weight_hh_l0`` ``(G*H, H)``, ``bias_ih_l0``, ``bias_hh_l0``, ``..._reverse`` for
+the backward direction), so ``state_dict``s load both ways. A subclass sets ``gates`` (``G``:
+1 for the RNN, 4 for the LSTM, 3 for the GRU) and ``state_size`` (tensors in the state: 1 for
+``h``, 2 for ``(h, c)``), and writes :meth:`recurrence`, the loop over time of one layer in one
+direction.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+State = Union[Tensor, tuple[Tensor, ...]]
+
+
+class RecurrentLayer(nn.Module):
+    """Base of the book's multi-layer recurrent layers (call signature of ``torch.nn.RNN``).
+
+    ``forward(input, hx=None) -> (output, h_n)`` with input ``(T, B, F)`` (``(B, T, F)`` with
+    ``batch_first``, ``(T, F)`` unbatched), state ``(num_layers * D, B, H)`` (``D`` = 2 if
+    bidirectional) and output ``(T, B, D * H)``. Dropout acts on the outputs of every layer but
+    the last, in training only.
+    """
+
+    gates: int = 1
+    state_size: int = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None,
+    ):
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout must be a probability in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        factory = {"device": device, "dtype": dtype}
+        rows = self.gates * hidden_size
+        for layer in range(num_layers):
+            width = input_size if layer == 0 else hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                sfx = self._suffix(layer, direction)
+                self.register_parameter(
+                    f"weight_ih{sfx}", nn.Parameter(torch.empty(rows, width, **factory)))
+                self.register_parameter(
+                    f"weight_hh{sfx}", nn.Parameter(torch.empty(rows, hidden_size, **factory)))
+                if bias:
+                    self.register_parameter(
+                        f"bias_ih{sfx}", nn.Parameter(torch.empty(rows, **factory)))
+                    self.register_parameter(
+                        f"bias_hh{sfx}", nn.Parameter(torch.empty(rows, **factory)))
+        self.reset_parameters()
+
+    @staticmethod
+    def _suffix(layer: int, direction: int) -> str:
+        return f"_l{layer}" + ("_reverse" if direction else "")
+
+    def reset_parameters(self) -> None:
+        """PyTorch's initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def layer_weights(self, layer: int, direction: int = 0
+                      ) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
+        """``(W_ih, W_hh, b_ih, b_hh)`` of one layer and direction (biases ``None`` if off)."""
+        sfx = self._suffix(layer, direction)
+        get = lambda name: getattr(self, name + sfx, None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
+                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """Run one layer in one direction along time.
+
+        ``xw`` is the input projection ``x W_ih^T + b_ih`` of all steps, ``(T, B, G*H)``;
+        ``state`` holds ``state_size`` tensors ``(B, H)``. Returns the outputs ``(T, B, H)``
+        and the final state.
+        """
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        return s
+
+    def _check(self, input: Tensor, hx: Optional[State]) -> tuple[bool, tuple[Tensor, ...]]:
+        name = type(self).__name__
+        if input.dim() not in (2, 3):
+            raise ValueError(
+                f"{name}: expected input of 3 dimensions (time, batch, features), "
+                f"{'(batch, time, features) with batch_first, ' if self.batch_first else ''}"
+                f"or 2 unbatched (time, features); got shape {tuple(input.shape)}")
+        if input.size(-1) != self.input_size:
+            raise ValueError(f"{name}: input has {input.size(-1)} features in its last dimension, "
+                             f"but input_size={self.input_size}")
+        batched = input.dim() == 3
+        time_dim = 1 if (batched and self.batch_first) else 0
+        if input.size(time_dim) == 0:
+            raise ValueError(f"{name}: the input has no time steps (shape {tuple(input.shape)})")
+        if hx is None:
+            return batched, ()
+        states = (hx,) if isinstance(hx, Tensor) else tuple(hx)
+        if len(states) != self.state_size:
+            raise ValueError(f"{name}: the state must be {self.state_size} tensor(s), "
+                             f"got {len(states)}")
+        batch = input.size(0 if self.batch_first else 1) if batched else None
+        want = (self.num_layers * self.num_directions,) + ((batch,) if batched else ()) + (
+            self.hidden_size,)
+        for s in states:
+            if tuple(s.shape) != want:
+                raise ValueError(
+                    f"{name}: expected a state of shape {want} (num_layers * directions, "
+                    f"{'batch, ' if batched else ''}hidden_size), got {tuple(s.shape)}")
+        return batched, states
+
+    def forward(self, input: Tensor, hx: Optional[State] = None) -> tuple[Tensor, State]:
+        """``(output, h_n)`` for ``input`` and the initial state ``hx`` (zeros if ``None``)."""
+        batched, states = self._check(input, hx)
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)  # (T, B, F): the loop runs over the first dimension
+        if not batched:
+            states = tuple(s.unsqueeze(1) for s in states)
+        if not states:
+            zeros = x.new_zeros(self.num_layers * self.num_directions, x.size(1),
+                                self.hidden_size)
+            states = (zeros,) * self.state_size
+        finals: list[list[Tensor]] = [[] for _ in range(self.state_size)]
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                w_ih, w_hh, b_ih, b_hh = self.layer_weights(layer, direction)
+                xw = F.linear(x, w_ih, b_ih)  # (T, B, G*H): one matmul for all time steps
+                if direction:
+                    xw = xw.flip(0)
+                index = layer * self.num_directions + direction
+                out, final = self.recurrence(xw, tuple(s[index] for s in states), w_hh, b_hh)
+                outputs.append(out.flip(0) if direction else out)
+                for kept, s in zip(finals, final):
+                    kept.append(s)
+            x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        h_n = tuple(torch.stack(kept) for kept in finals)  # each (num_layers * D, B, H)
+        if not batched:
+            x, h_n = x.squeeze(1), tuple(h.squeeze(1) for h in h_n)
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        return x, (h_n[0] if self.state_size == 1 else h_n)

@@ -1,0 +1,94 @@
+"""A sequence tagger: one label per token, read from both sides of the sentence.
+
+    e_t = [E[w_t] ; c(w_t)]                  (B, T, E + 2C)  word embedding, spelling features
+    h_t = [h->_t ; h<-_t] = BiLSTM(e)_t      (B, T, 2H)      (or H, left to right only)
+    logits_t = h_t W^T + b                   (B, T, K)       one score per tag
+
+``c(w)`` is optional: a small BiLSTM over the characters of the word, its two final states
+concatenated (as in Lample et al., 2016 and Plank et al., 2016), so a word never seen in
+training still gets features from its spelling (suffixes, capitals, digits).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from .bidirectional import Lengths, RecurrentEncoder, packed_run
+
+
+class CharEncoder(nn.Module):
+    """Spell each word: ``chars`` ``(B, T, C)`` (``pad_id`` after each word's last character,
+    and everywhere for padded words) -> ``(B, T, 2H)``, zeros for padded words."""
+
+    def __init__(self, num_chars: int, embed_size: int = 16, hidden_size: int = 32,
+                 pad_id: int = 0):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, embed_size, padding_idx=pad_id)
+        self.rnn = nn.LSTM(embed_size, hidden_size, batch_first=True, bidirectional=True)
+        self.pad_id, self.output_size = pad_id, 2 * hidden_size
+
+    def forward(self, chars: Tensor) -> Tensor:
+        lengths = (chars != self.pad_id).sum(-1)  # (B, T): characters per word
+        real = lengths > 0
+        out = chars.new_zeros(*chars.shape[:2], self.output_size, dtype=torch.float)
+        if real.any():
+            words = chars[real]  # (N, C): every real word of the batch, one row each
+            _, (h_n, _) = packed_run(self.rnn, self.embed(words), lengths[real])
+            out = out.to(h_n.dtype)
+            out[real] = torch.cat([h_n[0], h_n[1]], dim=-1)  # last forward, first backward
+        return out
+
+
+class Tagger(nn.Module):
+    """Embeddings (+ optional :class:`CharEncoder`) -> (Bi)LSTM -> linear, for every token.
+
+    ``forward(words (B, T), lengths (B,), chars (B, T, C) or None) -> logits (B, T, K)``.
+    Padding is packed away (or masked with ``scratch=True``), so it changes no real token's
+    logits. ``word_dropout`` replaces each word id by ``unk_id`` with that probability in
+    training, so the ``<unk>`` embedding learns what an unseen word looks like.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_tags: int,
+        embed_size: int = 64,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        word_dropout: float = 0.0,
+        num_chars: int = 0,
+        char_embed: int = 16,
+        char_hidden: int = 32,
+        cell: str = "lstm",
+        scratch: bool = False,
+        pad_id: int = 0,
+        unk_id: int = 1,
+    ):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=pad_id)
+        self.chars = CharEncoder(num_chars, char_embed, char_hidden) if num_chars else None
+        width = embed_size + (self.chars.output_size if self.chars is not None else 0)
+        self.encoder = RecurrentEncoder(cell, width, hidden_size, num_layers=num_layers,
+                                        bidirectional=bidirectional, dropout=dropout,
+                                        scratch=scratch)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(self.encoder.output_size, num_tags)
+        self.word_dropout, self.pad_id, self.unk_id = word_dropout, pad_id, unk_id
+
+    def forward(self, words: Tensor, lengths: Lengths, chars: Optional[Tensor] = None
+                ) -> Tensor:
+        if self.training and self.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.word_dropout
+            words = words.masked_fill(drop & (words != self.pad_id), self.unk_id)
+        e = self.embed(words)
+        if self.chars is not None:
+            if chars is None:
+                raise ValueError("this tagger spells words: pass chars (B, T, C)")
+            e = torch.cat([e, self.chars(chars)], dim=-1)
+        h, _ = self.encoder(self.drop(e), lengths)
+        return self.out(self.drop(h))

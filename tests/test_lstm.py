@@ -1,0 +1,206 @@
+"""The scratch LSTM computes what torch.nn.LSTM computes; gates can be recorded."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from rnnbook.models import (
+    LSTM,
+    CharLM,
+    LSTMCell,
+    gradient_by_distance,
+    record_gates,
+    set_forget_bias,
+)
+
+TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
+CASES = list(itertools.product([1, 2], [False, True], [False, True], [False, True]))
+
+
+def twins(num_layers, batch_first, dtype, bidirectional=False, bias=True):
+    """A scratch LSTM and a torch.nn.LSTM holding the same weights."""
+    torch.manual_seed(0)
+    kw = dict(num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional,
+              bias=bias)
+    ours = LSTM(3, 5, **kw).to(dtype)
+    ref = nn.LSTM(3, 5, **kw).to(dtype)
+    ref.load_state_dict(ours.state_dict())
+    return ours, ref
+
+
+def run_both(ours, ref, x, hx):
+    """Outputs, final states, input gradients and parameter gradients of both models."""
+    results = []
+    for model in (ours, ref):
+        xi = x.clone().requires_grad_(True)
+        out, (h_n, c_n) = model(xi, hx)
+        # weigh outputs and both states differently so every gradient path counts
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=x.dtype).view_as(out)).sum() \
+            + (h_n ** 2).sum() + (c_n ** 3).sum()
+        model.zero_grad()
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((out.detach(), h_n.detach(), c_n.detach(), xi.grad, grads))
+    return results
+
+
+def assert_same(a, b, tol):
+    for x, y in zip(a[:4], b[:4]):
+        torch.testing.assert_close(x, y, atol=tol, rtol=tol)
+    assert a[4].keys() == b[4].keys()
+    for name in a[4]:
+        torch.testing.assert_close(a[4][name], b[4][name], atol=tol, rtol=tol, msg=name)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layers,batch_first,with_state,bidirectional", CASES)
+def test_parity_with_torch(layers, batch_first, with_state, bidirectional, dtype):
+    ours, ref = twins(layers, batch_first, dtype, bidirectional)
+    d = 2 if bidirectional else 1
+    gen = torch.Generator().manual_seed(1)
+    T, B = 7, 4
+    shape = (B, T, 3) if batch_first else (T, B, 3)
+    x = torch.randn(*shape, generator=gen, dtype=dtype)
+    hx = tuple(torch.randn(layers * d, B, 5, generator=gen, dtype=dtype)
+               for _ in range(2)) if with_state else None
+    mine, theirs = run_both(ours, ref, x, hx)
+    assert mine[0].shape == theirs[0].shape == shape[:2] + (5 * d,)
+    assert mine[1].shape == mine[2].shape == (layers * d, B, 5)
+    assert len(mine[4]) == 4 * layers * d
+    assert_same(mine, theirs, TOL[dtype])
+
+
+def test_parity_without_bias_and_unbatched():
+    ours, ref = twins(2, False, torch.float64, bias=False)
+    x = torch.randn(6, 3, 3, dtype=torch.float64)
+    assert_same(*run_both(ours, ref, x, None), 1e-10)
+    x1 = torch.randn(6, 3, dtype=torch.float64)
+    (o1, (h1, c1)), (o2, (h2, c2)) = ours(x1), ref(x1)
+    assert o1.shape == (6, 5) and h1.shape == c1.shape == (2, 5)
+    for a, b in [(o1, o2), (h1, h2), (c1, c2)]:
+        torch.testing.assert_close(a, b)
+
+
+def test_state_dict_loads_both_ways():
+    ours, ref = LSTM(4, 6, num_layers=2), nn.LSTM(4, 6, num_layers=2)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    assert all(a.shape == b.shape for a, b in zip(ours.parameters(), ref.parameters()))
+    ours.load_state_dict(ref.state_dict())  # strict: same names and shapes
+    x = torch.randn(5, 2, 4)
+    torch.testing.assert_close(ours(x)[0], ref(x)[0], atol=1e-6, rtol=1e-5)
+    fresh = LSTM(4, 6, num_layers=2)
+    ref.load_state_dict(fresh.state_dict())
+    torch.testing.assert_close(fresh(x)[0], ref(x)[0], atol=1e-6, rtol=1e-5)
+
+
+def test_gate_order_matters():
+    """Loading the blocks in the wrong order (say i, f, o, g) gives a different function."""
+    ours, ref = twins(1, False, torch.float64)
+    state = ref.state_dict()
+    swap = {k: torch.cat([v.chunk(4)[j] for j in (0, 1, 3, 2)]) for k, v in state.items()}
+    ref.load_state_dict(swap)
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    assert not torch.allclose(ours(x)[0], ref(x)[0], atol=1e-3)
+
+
+def test_cell_matches_torch_cell_and_layer():
+    ours, ref = LSTMCell(3, 5).double(), nn.LSTMCell(3, 5).double()
+    ref.load_state_dict(ours.state_dict())
+    x, hx = torch.randn(4, 3).double(), (torch.randn(4, 5).double(), torch.randn(4, 5).double())
+    for a, b in zip(ours(x, hx), ref(x, hx)):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(ours(x[0]), ref(x[0])):  # unbatched, zero state
+        torch.testing.assert_close(a, b)
+    layer = LSTM(3, 5).double()
+    layer.load_state_dict({k + "_l0": v for k, v in ours.state_dict().items()})
+    seq, state, steps = torch.randn(6, 2, 3).double(), None, []
+    for t in range(6):
+        state = ours(seq[t], state)
+        steps.append(state[0])
+    torch.testing.assert_close(layer(seq)[0], torch.stack(steps))
+
+
+def test_hand_computed_step():
+    """One step of the equations written out, with a (2, 1) cell and round numbers."""
+    cell = LSTMCell(1, 1, bias=False).double()
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.tensor([[1.0], [2.0], [3.0], [4.0]]))  # i, f, g, o
+        cell.weight_hh.zero_()
+    x, c0 = torch.tensor([[0.5]]).double(), torch.tensor([[2.0]]).double()
+    h, c = cell(x, (torch.zeros(1, 1).double(), c0))
+    s = lambda v: 1 / (1 + torch.exp(-torch.tensor(v).double()))  # noqa: E731
+    c_want = s(1.0) * 2.0 + s(0.5) * torch.tanh(torch.tensor(1.5).double())
+    torch.testing.assert_close(c[0, 0], c_want)
+    torch.testing.assert_close(h[0, 0], s(2.0) * torch.tanh(c_want))
+
+
+def test_forget_bias_works_on_both():
+    for layer in (LSTM(3, 5, num_layers=2), nn.LSTM(3, 5, num_layers=2)):
+        set_forget_bias(layer, 1.0)
+        for k in range(2):
+            b = getattr(layer, f"bias_ih_l{k}") + getattr(layer, f"bias_hh_l{k}")
+            assert torch.equal(b[5:10], torch.ones(5))
+            assert not torch.equal(b[:5], torch.ones(5))  # other gates untouched
+
+
+@pytest.mark.parametrize("torch_layer", [False, True])
+@pytest.mark.parametrize("batch_first,bidirectional", [(False, False), (True, True)])
+def test_record_gates(torch_layer, batch_first, bidirectional):
+    torch.manual_seed(0)
+    cls = nn.LSTM if torch_layer else LSTM
+    layer = cls(3, 5, num_layers=2, batch_first=batch_first, bidirectional=bidirectional)
+    d = 2 if bidirectional else 1
+    x = torch.randn(4, 7, 3) if batch_first else torch.randn(7, 4, 3)
+    gates = record_gates(layer, x)
+    assert set(gates) == {"input", "forget", "cell", "output"}
+    for name, g in gates.items():
+        assert g.shape == (2 * d,) + x.shape[:2] + (5,)
+        lo = 0 if name != "cell" else -1
+        assert g.min() > lo and g.max() < 1
+    assert not hasattr(layer, "_gate_log")
+    # the recorded gates reproduce the layer's outputs: h_t = o_t * tanh(c_t)
+    i, f, g, o = (gates[k] for k in ("input", "forget", "cell", "output"))
+    tdim = 2 if batch_first else 1
+    c = torch.zeros_like(i.select(tdim, 0))
+    hs = []
+    for t in range(7):
+        c = f.select(tdim, t) * c + i.select(tdim, t) * g.select(tdim, t)
+        hs.append(o.select(tdim, t) * torch.tanh(c))
+    with torch.no_grad():
+        out, (h_n, _) = layer(x)
+    top = torch.stack(hs, tdim)[-d:]  # the top layer's directions, forward then backward
+    if bidirectional:  # the backward direction runs from the end: redo it in its own order
+        cb = torch.zeros_like(c[1])
+        hb = [None] * 7
+        for t in reversed(range(7)):
+            cb = f[-1].select(1, t) * cb + i[-1].select(1, t) * g[-1].select(1, t)
+            hb[t] = o[-1].select(1, t) * torch.tanh(cb)
+        top = torch.stack([top[0], torch.stack(hb, 1)])
+    torch.testing.assert_close(torch.cat(list(top), -1), out, atol=1e-6, rtol=1e-5)
+
+
+def test_record_gates_unbatched_and_in_charlm():
+    model = CharLM(11, 4, 6, cell=LSTM)
+    ids = torch.randint(0, 11, (1, 9))
+    gates = record_gates(model.rnn, model.embed(ids))
+    assert gates["forget"].shape == (1, 1, 9, 6)
+    single = record_gates(LSTM(3, 5), torch.randn(9, 3))
+    assert single["input"].shape == (1, 9, 5)
+    with pytest.raises(TypeError, match="LSTM or a GRU"):
+        record_gates(nn.RNN(3, 5), torch.randn(9, 3))
+
+
+def test_gradient_by_distance():
+    torch.manual_seed(0)
+    model = CharLM(11, 4, 6, cell=LSTM).double()
+    ids = torch.randint(0, 11, (3, 9))
+    g = gradient_by_distance(model, ids)
+    assert g.shape == (3, 8) and (g > 0).all()
+    # row 1 by hand: the loss of its last prediction, differentiated by its own embeddings
+    e = model.embed(ids[1:2, :-1]).detach().requires_grad_(True)
+    logits = model.out(model.rnn(e)[0][:, -1])
+    torch.nn.functional.cross_entropy(logits, ids[1:2, -1]).backward()
+    torch.testing.assert_close(g[1], e.grad[0].norm(dim=-1).flip(0))
+    assert model.training  # left as it was

@@ -1,0 +1,81 @@
+"""The NPLM: shapes, windows, direct connections, parameter count, and it learns with the loop."""
+
+import pytest
+import torch
+
+import rnnbook
+from rnnbook.models import NPLM
+
+
+def test_shapes_and_context_size():
+    model = NPLM(vocab_size=11, context_size=3, embed_size=4, hidden_size=6)
+    ids = torch.randint(0, 11, (2, 7))
+    logits, state = model(ids)
+    assert logits.shape == (2, 7, 11)
+    assert model.context_size == 3
+    assert torch.equal(state, ids[:, -3:])
+
+
+def test_windows_are_the_previous_tokens_left_padded():
+    model = NPLM(vocab_size=20, context_size=3, pad_id=0)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    win = model.windows(ids)
+    assert win.tolist() == [[[0, 0, 5], [0, 5, 6], [5, 6, 7], [6, 7, 8]]]
+    win = model.windows(ids, state=torch.tensor([[1, 2, 3]]))
+    assert win[0, 0].tolist() == [2, 3, 5]
+
+
+def test_position_t_sees_only_its_window():
+    torch.manual_seed(0)
+    model = NPLM(vocab_size=10, context_size=2, embed_size=3, hidden_size=5)
+    ids = torch.randint(1, 10, (1, 6))
+    logits, _ = model(ids)
+    changed = ids.clone()
+    changed[0, 1] = (ids[0, 1] % 9) + 1  # touch token 1: only positions 1 and 2 may move
+    logits2, _ = model(changed)
+    moved = (logits - logits2).abs().amax(-1)[0] > 1e-6
+    assert moved.tolist() == [False, True, True, False, False, False]
+
+
+def test_chunks_with_state_equal_the_whole_stream():
+    torch.manual_seed(0)
+    model = NPLM(vocab_size=10, context_size=3, embed_size=3, hidden_size=5)
+    ids = torch.randint(0, 10, (2, 12))
+    whole, _ = model(ids)
+    a, state = model(ids[:, :5])
+    b, _ = model(ids[:, 5:], state)
+    torch.testing.assert_close(torch.cat([a, b], 1), whole)
+
+
+def test_equation_and_direct_connections_can_be_switched_off():
+    torch.manual_seed(0)
+    on = NPLM(vocab_size=9, context_size=2, embed_size=3, hidden_size=4, direct=True)
+    off = NPLM(vocab_size=9, context_size=2, embed_size=3, hidden_size=4, direct=False)
+    assert on.direct and not off.direct and off.W is None
+    off.load_state_dict({k: v for k, v in on.state_dict().items() if not k.startswith("W.")})
+    ids = torch.tensor([[1, 2, 3, 4]])
+    x = on.C(on.windows(ids)).flatten(2)
+    hidden = on.U(torch.tanh(on.H(x)))
+    torch.testing.assert_close(off(ids)[0], hidden)
+    torch.testing.assert_close(on(ids)[0], hidden + x @ on.W.weight.T)
+    for direct, model in ((True, on), (False, off)):
+        assert sum(p.numel() for p in model.parameters()) == NPLM.parameters_by_formula(
+            9, 2, 3, 4, direct)
+
+
+def test_learns_a_deterministic_pattern_with_the_book_loop():
+    rnnbook.seed_everything(0)
+    stream = torch.tensor([1, 2, 3, 4, 5, 6, 7] * 60)
+    model = NPLM(vocab_size=8, context_size=2, embed_size=8, hidden_size=16)
+    batches = rnnbook.StreamBatches(stream, batch_size=4, seq_len=16)
+    loss_fn = rnnbook.LanguageModelLoss(stateful=True)
+    hist = rnnbook.train(model, batches, loss_fn, steps=150, lr=3e-2, val_data=batches,
+                         progress=False, log=None)
+    assert hist.final_val < 0.1
+    out = rnnbook.generate(model, [1, 2], steps=5, generator=torch.Generator().manual_seed(0))
+    assert out == [3, 4, 5, 6, 7]
+
+
+def test_bad_context_size():
+    with pytest.raises(ValueError, match="context_size"):
+        NPLM(vocab_size=5, context_size=0)

@@ -1,0 +1,204 @@
+"""The scratch RNN computes what torch.nn.RNN computes; the character LM trains and samples."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+import rnnbook
+from rnnbook.models import RNN, CharLM, RNNCell, charlm_parameters, count_parameters
+
+TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
+CASES = list(itertools.product([1, 2], ["tanh", "relu"], [False, True], [False, True]))
+
+
+def twins(num_layers, nonlinearity, batch_first, dtype, bidirectional=False, bias=True):
+    """A scratch RNN and a torch.nn.RNN holding the same weights."""
+    torch.manual_seed(0)
+    kw = dict(num_layers=num_layers, nonlinearity=nonlinearity, batch_first=batch_first,
+              bidirectional=bidirectional, bias=bias)
+    ours = RNN(3, 5, **kw).to(dtype)
+    ref = nn.RNN(3, 5, **kw).to(dtype)
+    ref.load_state_dict(ours.state_dict())
+    return ours, ref
+
+
+def run_both(ours, ref, x, h0):
+    """Outputs, final states, input gradients and parameter gradients of both models."""
+    results = []
+    for model in (ours, ref):
+        xi = x.clone().requires_grad_(True)
+        out, h_n = model(xi, h0)
+        # weigh outputs and state differently so every gradient path counts
+        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=x.dtype).view_as(out)).sum() \
+            + (h_n ** 2).sum()
+        model.zero_grad()
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((out.detach(), h_n.detach(), xi.grad, grads))
+    return results
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("layers,act,batch_first,with_h0", CASES)
+def test_parity_with_torch(layers, act, batch_first, with_h0, dtype):
+    ours, ref = twins(layers, act, batch_first, dtype)
+    gen = torch.Generator().manual_seed(1)
+    T, B = 7, 4
+    shape = (B, T, 3) if batch_first else (T, B, 3)
+    x = torch.randn(*shape, generator=gen, dtype=dtype)
+    h0 = torch.randn(layers, B, 5, generator=gen, dtype=dtype) if with_h0 else None
+    (o1, h1, gx1, g1), (o2, h2, gx2, g2) = run_both(ours, ref, x, h0)
+    tol = TOL[dtype]
+    assert o1.shape == o2.shape == (shape[:2] + (5,))
+    assert h1.shape == h2.shape == (layers, B, 5)
+    torch.testing.assert_close(o1, o2, atol=tol, rtol=tol)
+    torch.testing.assert_close(h1, h2, atol=tol, rtol=tol)
+    torch.testing.assert_close(gx1, gx2, atol=tol, rtol=tol)
+    assert g1.keys() == g2.keys() and len(g1) == 4 * layers
+    for name in g1:
+        torch.testing.assert_close(g1[name], g2[name], atol=tol, rtol=tol, msg=name)
+
+
+@pytest.mark.parametrize("bidirectional,bias", [(True, True), (False, False)])
+def test_parity_bidirectional_and_without_bias(bidirectional, bias):
+    ours, ref = twins(2, "tanh", False, torch.float64, bidirectional, bias)
+    d = 2 if bidirectional else 1
+    x = torch.randn(6, 3, 3, dtype=torch.float64)
+    h0 = torch.randn(2 * d, 3, 5, dtype=torch.float64)
+    (o1, h1, gx1, g1), (o2, h2, gx2, g2) = run_both(ours, ref, x, h0)
+    assert o1.shape == (6, 3, 5 * d)
+    for a, b in [(o1, o2), (h1, h2), (gx1, gx2)] + [(g1[k], g2[k]) for k in g2]:
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+    assert g1.keys() == g2.keys()
+
+
+def test_unbatched_input_matches_torch():
+    ours, ref = twins(2, "tanh", True, torch.float64)
+    x, h0 = torch.randn(6, 3, dtype=torch.float64), torch.randn(2, 5, dtype=torch.float64)
+    (o1, h1), (o2, h2) = ours(x, h0), ref(x, h0)
+    assert o1.shape == (6, 5) and h1.shape == (2, 5)
+    torch.testing.assert_close(o1, o2)
+    torch.testing.assert_close(h1, h2)
+
+
+def test_state_dict_loads_both_ways():
+    ours = RNN(4, 6, num_layers=2)
+    ref = nn.RNN(4, 6, num_layers=2)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    ours.load_state_dict(ref.state_dict())  # strict: same names and shapes
+    for (n1, p1), (n2, p2) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert n1 == n2 and torch.equal(p1, p2)
+    fresh = RNN(4, 6, num_layers=2)
+    ref.load_state_dict(fresh.state_dict())
+    x = torch.randn(5, 2, 4)
+    torch.testing.assert_close(fresh(x)[0], ref(x)[0], atol=1e-6, rtol=1e-5)
+
+
+def test_initialisation_like_pytorch():
+    torch.manual_seed(0)
+    layer = RNN(10, 64, num_layers=2)
+    bound = 64 ** -0.5
+    for p in layer.parameters():
+        assert p.abs().max() <= bound and p.abs().max() > 0.9 * bound
+
+
+def test_cell_matches_torch_cell():
+    for act in ("tanh", "relu"):
+        ours, ref = RNNCell(3, 5, nonlinearity=act), nn.RNNCell(3, 5, nonlinearity=act)
+        ref.load_state_dict(ours.state_dict())
+        x, h = torch.randn(4, 3), torch.randn(4, 5)
+        torch.testing.assert_close(ours(x, h), ref(x, h))
+        torch.testing.assert_close(ours(x), ref(x))
+
+
+def test_layer_is_the_cell_applied_along_time():
+    layer = RNN(3, 5)
+    cell = RNNCell(3, 5)
+    cell.load_state_dict({k[:-3]: v for k, v in layer.state_dict().items()})
+    x = torch.randn(4, 2, 3)
+    h, steps = None, []
+    for t in range(4):
+        h = cell(x[t], h)
+        steps.append(h)
+    torch.testing.assert_close(layer(x)[0], torch.stack(steps))
+
+
+def test_dropout_between_layers_only_in_training():
+    torch.manual_seed(0)
+    layer = RNN(3, 8, num_layers=2, dropout=0.5)
+    x = torch.randn(5, 2, 3)
+    layer.eval()
+    torch.testing.assert_close(layer(x)[0], layer(x)[0])
+    layer.train()
+    assert not torch.allclose(layer(x)[0], layer(x)[0])
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda m: m(torch.randn(2, 3, 4, 3)), "3 dimensions"),
+    (lambda m: m(torch.randn(2, 3, 7)), "input_size=3"),
+    (lambda m: m(torch.randn(2, 3, 3), torch.zeros(1, 3, 5)), r"shape \(2, 3, 5\)"),
+    (lambda m: m(torch.randn(0, 3, 3)), "no time steps"),
+])
+def test_clear_errors(make, match):
+    with pytest.raises(ValueError, match=match):
+        make(RNN(3, 5, num_layers=2))
+
+
+def test_clear_constructor_errors():
+    with pytest.raises(ValueError, match="nonlinearity"):
+        RNN(3, 5, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="hidden_size"):
+        RNN(3, 0)
+    with pytest.raises(ValueError, match="unknown cell"):
+        CharLM(10, 4, 8, cell="transformer")
+    with pytest.raises(ValueError, match="batch_first"):
+        CharLM(10, 4, cell=nn.RNN(4, 8))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "torch-rnn", "torch-lstm", "torch-gru"])
+def test_charlm_shapes_and_parameter_count(cell):
+    model = CharLM(11, 6, 16, num_layers=2, cell=cell)
+    logits, state = model(torch.randint(0, 11, (3, 9)))
+    assert logits.shape == (3, 9, 11)
+    h = state[0] if isinstance(state, tuple) else state
+    assert h.shape == (2, 3, 16)
+    gates = {"rnn": 1, "torch-rnn": 1, "torch-lstm": 4, "torch-gru": 3}[cell]
+    assert count_parameters(model) == charlm_parameters(11, 6, 16, 2, gates)
+
+
+def test_charlm_takes_a_ready_module():
+    model = CharLM(11, 6, cell=RNN(6, 7, batch_first=True))
+    assert model(torch.randint(0, 11, (2, 5)))[0].shape == (2, 5, 11)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "torch-lstm"])
+def test_charlm_state_carries_across_chunks(cell):
+    torch.manual_seed(0)
+    model = CharLM(11, 6, 16, num_layers=2, cell=cell).double()
+    ids = torch.randint(0, 11, (3, 12))
+    whole, state_whole = model(ids)
+    first, state = model(ids[:, :5])
+    second, state_split = model(ids[:, 5:], state)
+    torch.testing.assert_close(torch.cat([first, second], 1), whole)
+    torch.testing.assert_close(state_split, state_whole)
+
+
+def test_charlm_learns_and_samples_a_tiny_corpus():
+    rnnbook.seed_everything(0)
+    text = "the cat sat on the mat. " * 40
+    vocab = rnnbook.Vocab.build(rnnbook.char_tokenize(text), specials=())
+    ids = torch.tensor(vocab.encode(text))
+    model = CharLM(len(vocab), 8, 32)
+    batches = rnnbook.StreamBatches(ids, batch_size=4, seq_len=16)
+    loss_fn = rnnbook.LanguageModelLoss(stateful=True)
+    before = rnnbook.evaluate(model, batches, loss_fn.fresh())
+    history = rnnbook.train(model, batches, loss_fn, steps=60, lr=1e-2, progress=False, log=None)
+    after = rnnbook.evaluate(model, batches, loss_fn.fresh())
+    assert not history.diverged and after < 0.5 * before
+    gen = torch.Generator().manual_seed(0)
+    out = rnnbook.generate(model, vocab.encode("the "), steps=30, temperature=0.5, top_k=3,
+                           generator=gen)
+    assert len(out) == 30 and all(0 <= i < len(vocab) for i in out)
+    assert "".join(vocab.decode(out)).count("at") >= 2  # it has learnt the corpus' words
