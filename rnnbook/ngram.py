@@ -148,15 +148,19 @@ class _CountLM:
     def _base(self, n: int) -> np.ndarray:
         return np.full(n, 1.0 / self.vocab_size)
 
-    def log_probs(self, ids: Ids) -> np.ndarray:
-        """``log p(x_t | context)`` in nats for ``t = 1 .. N-1`` (see the module docstring)."""
+    def _scored_stream(self, ids: Ids):
+        """Check a stream to score; return the counts, the ids and their n-gram look-ups."""
         counts = self._check()
         x = as_ids(ids)
         if len(x) < 2:
             raise ValueError("scoring needs a stream of at least two tokens")
         if x.min() < 0 or x.max() >= self.vocab_size:
             raise ValueError(f"token ids must lie in 0..{self.vocab_size - 1}")
-        grams = counts.lookup(x)
+        return counts, x, counts.lookup(x)
+
+    def log_probs(self, ids: Ids) -> np.ndarray:
+        """``log p(x_t | context)`` in nats for ``t = 1 .. N-1`` (see the module docstring)."""
+        counts, x, grams = self._scored_stream(ids)
         p = self._base(len(x) - 1)
         for k in range(1, self.order + 1):
             # context: the (k-1)-gram ending at t-1; gram: the k-gram ending at t; t = 1..N-1
@@ -241,13 +245,7 @@ class AddKLM(_CountLM):
 
     def log_probs(self, ids: Ids) -> np.ndarray:
         # the highest order usable at each position decides: recompute per position class
-        counts = self._check()
-        x = as_ids(ids)
-        if len(x) < 2:
-            raise ValueError("scoring needs a stream of at least two tokens")
-        if x.min() < 0 or x.max() >= self.vocab_size:
-            raise ValueError(f"token ids must lie in 0..{self.vocab_size - 1}")
-        grams = counts.lookup(x)
+        counts, x, grams = self._scored_stream(ids)
         t = np.arange(1, len(x))
         k_used = np.minimum(t + 1, self.order)  # tokens available before t, plus one
         p = np.empty(len(x) - 1)
