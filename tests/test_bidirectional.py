@@ -1,5 +1,6 @@
 """Bidirectional layers: parity with torch.nn, and padding that changes nothing."""
 
+import parity
 import pytest
 import torch
 from torch import nn
@@ -18,12 +19,8 @@ KINDS = {"lstm": (LSTM, nn.LSTM), "gru": (GRU, nn.GRU), "rnn": (RNN, nn.RNN)}
 
 
 def twins(kind, num_layers=1, batch_first=True):
-    torch.manual_seed(0)
-    ours_cls, ref_cls = KINDS[kind]
-    kw = dict(num_layers=num_layers, batch_first=batch_first, bidirectional=True)
-    ours, ref = ours_cls(3, 5, **kw), ref_cls(3, 5, **kw)
-    ref.load_state_dict(ours.state_dict())
-    return ours, ref
+    return parity.twins(*KINDS[kind], torch.float32, num_layers=num_layers,
+                        batch_first=batch_first, bidirectional=True)
 
 
 def states(h_n):

@@ -2,6 +2,7 @@
 
 import itertools
 
+import parity
 import pytest
 import torch
 from torch import nn
@@ -15,42 +16,12 @@ from rnnbook.models import (
     record_gates,
 )
 
-TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 CASES = list(itertools.product([1, 2], [False, True], [False, True], [False, True]))
 
 
 def twins(num_layers, batch_first, dtype, bidirectional=False, bias=True):
-    """A scratch GRU and a torch.nn.GRU holding the same weights."""
-    torch.manual_seed(0)
-    kw = dict(num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional,
-              bias=bias)
-    ours = GRU(3, 5, **kw).to(dtype)
-    ref = nn.GRU(3, 5, **kw).to(dtype)
-    ref.load_state_dict(ours.state_dict())
-    return ours, ref
-
-
-def run_both(ours, ref, x, h0):
-    """Outputs, final states, input gradients and parameter gradients of both models."""
-    results = []
-    for model in (ours, ref):
-        xi = x.clone().requires_grad_(True)
-        out, h_n = model(xi, h0)
-        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=x.dtype).view_as(out)).sum() \
-            + (h_n ** 2).sum()
-        model.zero_grad()
-        loss.backward()
-        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
-        results.append((out.detach(), h_n.detach(), xi.grad, grads))
-    return results
-
-
-def assert_same(a, b, tol):
-    for x, y in zip(a[:3], b[:3]):
-        torch.testing.assert_close(x, y, atol=tol, rtol=tol)
-    assert a[3].keys() == b[3].keys()
-    for name in a[3]:
-        torch.testing.assert_close(a[3][name], b[3][name], atol=tol, rtol=tol, msg=name)
+    return parity.twins(GRU, nn.GRU, dtype, num_layers=num_layers, batch_first=batch_first,
+                        bidirectional=bidirectional, bias=bias)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
@@ -63,16 +34,17 @@ def test_parity_with_torch(layers, batch_first, with_h0, bidirectional, dtype):
     shape = (B, T, 3) if batch_first else (T, B, 3)
     x = torch.randn(*shape, generator=gen, dtype=dtype)
     h0 = torch.randn(layers * d, B, 5, generator=gen, dtype=dtype) if with_h0 else None
-    mine, theirs = run_both(ours, ref, x, h0)
-    assert mine[0].shape == theirs[0].shape == shape[:2] + (5 * d,)
-    assert mine[1].shape == (layers * d, B, 5)
-    assert len(mine[3]) == 4 * layers * d
-    assert_same(mine, theirs, TOL[dtype])
+    mine, theirs = parity.run_both(ours, ref, x, h0)
+    assert mine.out.shape == theirs.out.shape == shape[:2] + (5 * d,)
+    assert mine.states[0].shape == (layers * d, B, 5)
+    assert len(mine.grads) == 4 * layers * d
+    parity.assert_same(mine, theirs, parity.TOL[dtype])
 
 
 def test_parity_without_bias_and_unbatched():
     ours, ref = twins(2, False, torch.float64, bias=False)
-    assert_same(*run_both(ours, ref, torch.randn(6, 3, 3, dtype=torch.float64), None), 1e-10)
+    x = torch.randn(6, 3, 3, dtype=torch.float64)
+    parity.assert_same(*parity.run_both(ours, ref, x, None), 1e-10)
     x1 = torch.randn(6, 3, dtype=torch.float64)
     (o1, h1), (o2, h2) = ours(x1), ref(x1)
     assert o1.shape == (6, 5) and h1.shape == (2, 5)

@@ -2,6 +2,7 @@
 
 import itertools
 
+import parity
 import pytest
 import torch
 from torch import nn
@@ -15,43 +16,12 @@ from rnnbook.models import (
     set_forget_bias,
 )
 
-TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 CASES = list(itertools.product([1, 2], [False, True], [False, True], [False, True]))
 
 
 def twins(num_layers, batch_first, dtype, bidirectional=False, bias=True):
-    """A scratch LSTM and a torch.nn.LSTM holding the same weights."""
-    torch.manual_seed(0)
-    kw = dict(num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional,
-              bias=bias)
-    ours = LSTM(3, 5, **kw).to(dtype)
-    ref = nn.LSTM(3, 5, **kw).to(dtype)
-    ref.load_state_dict(ours.state_dict())
-    return ours, ref
-
-
-def run_both(ours, ref, x, hx):
-    """Outputs, final states, input gradients and parameter gradients of both models."""
-    results = []
-    for model in (ours, ref):
-        xi = x.clone().requires_grad_(True)
-        out, (h_n, c_n) = model(xi, hx)
-        # weigh outputs and both states differently so every gradient path counts
-        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=x.dtype).view_as(out)).sum() \
-            + (h_n ** 2).sum() + (c_n ** 3).sum()
-        model.zero_grad()
-        loss.backward()
-        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
-        results.append((out.detach(), h_n.detach(), c_n.detach(), xi.grad, grads))
-    return results
-
-
-def assert_same(a, b, tol):
-    for x, y in zip(a[:4], b[:4]):
-        torch.testing.assert_close(x, y, atol=tol, rtol=tol)
-    assert a[4].keys() == b[4].keys()
-    for name in a[4]:
-        torch.testing.assert_close(a[4][name], b[4][name], atol=tol, rtol=tol, msg=name)
+    return parity.twins(LSTM, nn.LSTM, dtype, num_layers=num_layers, batch_first=batch_first,
+                        bidirectional=bidirectional, bias=bias)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
@@ -65,17 +35,17 @@ def test_parity_with_torch(layers, batch_first, with_state, bidirectional, dtype
     x = torch.randn(*shape, generator=gen, dtype=dtype)
     hx = tuple(torch.randn(layers * d, B, 5, generator=gen, dtype=dtype)
                for _ in range(2)) if with_state else None
-    mine, theirs = run_both(ours, ref, x, hx)
-    assert mine[0].shape == theirs[0].shape == shape[:2] + (5 * d,)
-    assert mine[1].shape == mine[2].shape == (layers * d, B, 5)
-    assert len(mine[4]) == 4 * layers * d
-    assert_same(mine, theirs, TOL[dtype])
+    mine, theirs = parity.run_both(ours, ref, x, hx)
+    assert mine.out.shape == theirs.out.shape == shape[:2] + (5 * d,)
+    assert mine.states[0].shape == mine.states[1].shape == (layers * d, B, 5)
+    assert len(mine.grads) == 4 * layers * d
+    parity.assert_same(mine, theirs, parity.TOL[dtype])
 
 
 def test_parity_without_bias_and_unbatched():
     ours, ref = twins(2, False, torch.float64, bias=False)
     x = torch.randn(6, 3, 3, dtype=torch.float64)
-    assert_same(*run_both(ours, ref, x, None), 1e-10)
+    parity.assert_same(*parity.run_both(ours, ref, x, None), 1e-10)
     x1 = torch.randn(6, 3, dtype=torch.float64)
     (o1, (h1, c1)), (o2, (h2, c2)) = ours(x1), ref(x1)
     assert o1.shape == (6, 5) and h1.shape == c1.shape == (2, 5)

@@ -2,6 +2,7 @@
 
 import itertools
 
+import parity
 import pytest
 import torch
 from torch import nn
@@ -9,35 +10,12 @@ from torch import nn
 import rnnbook
 from rnnbook.models import RNN, CharLM, RNNCell, charlm_parameters, count_parameters
 
-TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 CASES = list(itertools.product([1, 2], ["tanh", "relu"], [False, True], [False, True]))
 
 
 def twins(num_layers, nonlinearity, batch_first, dtype, bidirectional=False, bias=True):
-    """A scratch RNN and a torch.nn.RNN holding the same weights."""
-    torch.manual_seed(0)
-    kw = dict(num_layers=num_layers, nonlinearity=nonlinearity, batch_first=batch_first,
-              bidirectional=bidirectional, bias=bias)
-    ours = RNN(3, 5, **kw).to(dtype)
-    ref = nn.RNN(3, 5, **kw).to(dtype)
-    ref.load_state_dict(ours.state_dict())
-    return ours, ref
-
-
-def run_both(ours, ref, x, h0):
-    """Outputs, final states, input gradients and parameter gradients of both models."""
-    results = []
-    for model in (ours, ref):
-        xi = x.clone().requires_grad_(True)
-        out, h_n = model(xi, h0)
-        # weigh outputs and state differently so every gradient path counts
-        loss = (out * torch.linspace(-1, 1, out.numel(), dtype=x.dtype).view_as(out)).sum() \
-            + (h_n ** 2).sum()
-        model.zero_grad()
-        loss.backward()
-        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
-        results.append((out.detach(), h_n.detach(), xi.grad, grads))
-    return results
+    return parity.twins(RNN, nn.RNN, dtype, num_layers=num_layers, nonlinearity=nonlinearity,
+                        batch_first=batch_first, bidirectional=bidirectional, bias=bias)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
@@ -49,16 +27,11 @@ def test_parity_with_torch(layers, act, batch_first, with_h0, dtype):
     shape = (B, T, 3) if batch_first else (T, B, 3)
     x = torch.randn(*shape, generator=gen, dtype=dtype)
     h0 = torch.randn(layers, B, 5, generator=gen, dtype=dtype) if with_h0 else None
-    (o1, h1, gx1, g1), (o2, h2, gx2, g2) = run_both(ours, ref, x, h0)
-    tol = TOL[dtype]
-    assert o1.shape == o2.shape == (shape[:2] + (5,))
-    assert h1.shape == h2.shape == (layers, B, 5)
-    torch.testing.assert_close(o1, o2, atol=tol, rtol=tol)
-    torch.testing.assert_close(h1, h2, atol=tol, rtol=tol)
-    torch.testing.assert_close(gx1, gx2, atol=tol, rtol=tol)
-    assert g1.keys() == g2.keys() and len(g1) == 4 * layers
-    for name in g1:
-        torch.testing.assert_close(g1[name], g2[name], atol=tol, rtol=tol, msg=name)
+    mine, theirs = parity.run_both(ours, ref, x, h0)
+    assert mine.out.shape == theirs.out.shape == (shape[:2] + (5,))
+    assert mine.states[0].shape == (layers, B, 5)
+    assert len(mine.grads) == 4 * layers
+    parity.assert_same(mine, theirs, parity.TOL[dtype])
 
 
 @pytest.mark.parametrize("bidirectional,bias", [(True, True), (False, False)])
@@ -67,11 +40,9 @@ def test_parity_bidirectional_and_without_bias(bidirectional, bias):
     d = 2 if bidirectional else 1
     x = torch.randn(6, 3, 3, dtype=torch.float64)
     h0 = torch.randn(2 * d, 3, 5, dtype=torch.float64)
-    (o1, h1, gx1, g1), (o2, h2, gx2, g2) = run_both(ours, ref, x, h0)
-    assert o1.shape == (6, 3, 5 * d)
-    for a, b in [(o1, o2), (h1, h2), (gx1, gx2)] + [(g1[k], g2[k]) for k in g2]:
-        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
-    assert g1.keys() == g2.keys()
+    mine, theirs = parity.run_both(ours, ref, x, h0)
+    assert mine.out.shape == (6, 3, 5 * d)
+    parity.assert_same(mine, theirs, 1e-10)
 
 
 def test_unbatched_input_matches_torch():
