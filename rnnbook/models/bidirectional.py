@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -65,34 +64,18 @@ def masked_run(layer: RecurrentLayer, input: Tensor, lengths: Lengths,
     lengths = _lengths(lengths, batch, steps)
     mask = (torch.arange(steps).unsqueeze(1) < lengths.unsqueeze(0)).to(x.device)  # (T, B)
     mask = mask.unsqueeze(-1)  # (T, B, 1), broadcast over the hidden units
-    if not states:
-        zeros = x.new_zeros(layer.num_layers * layer.num_directions, batch, layer.hidden_size)
-        states = (zeros,) * layer.state_size
-    finals: list[list[Tensor]] = [[] for _ in range(layer.state_size)]
-    for index_layer in range(layer.num_layers):
-        outputs = []
-        for direction in range(layer.num_directions):
-            w_ih, w_hh, b_ih, b_hh = layer.layer_weights(index_layer, direction)
-            xw = F.linear(x, w_ih, b_ih)  # (T, B, G*H)
-            m = mask
-            if direction:  # reverse time: padding first, then x_L, ..., x_1
-                xw, m = xw.flip(0), mask.flip(0)
-            index = index_layer * layer.num_directions + direction
-            state = tuple(s[index] for s in states)
-            out = []
-            for t in range(steps):
-                # one step of the layer's own recurrence, then keep the old state where padded
-                h_t, new = layer.recurrence(xw[t:t + 1], state, w_hh, b_hh)
-                state = tuple(torch.where(m[t], n, s) for n, s in zip(new, state))
-                out.append(h_t[0] * m[t])  # padded outputs are zeros, as pad_packed gives
-            out = torch.stack(out)
-            outputs.append(out.flip(0) if direction else out)
-            for kept, s in zip(finals, state):
-                kept.append(s)
-        x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
-        if layer.dropout > 0 and layer.training and index_layer < layer.num_layers - 1:
-            x = F.dropout(x, layer.dropout, training=True)
-    h_n = tuple(torch.stack(kept) for kept in finals)
+
+    def run(xw, state, w_hh, b_hh, direction):
+        m = mask.flip(0) if direction else mask  # reversed time: padding first, then x_L..x_1
+        out = []
+        for t in range(steps):
+            # one step of the layer's own recurrence, then keep the old state where padded
+            h_t, new = layer.recurrence(xw[t:t + 1], state, w_hh, b_hh)
+            state = tuple(torch.where(m[t], n, s) for n, s in zip(new, state))
+            out.append(h_t[0] * m[t])  # padded outputs are zeros, as pad_packed gives
+        return torch.stack(out), state
+
+    x, h_n = layer.run_layers(x, states, run)
     if layer.batch_first:
         x = x.transpose(0, 1)
     return x, (h_n[0] if layer.state_size == 1 else h_n)

@@ -16,14 +16,13 @@ hidden-to-hidden products of a step are one matrix product. Cho et al. (2014) re
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from .recurrent import RecurrentLayer
+from .recurrent import RecurrentCell, RecurrentLayer
 
 GRU_GATES = ("reset", "update", "candidate")  # row blocks r, z, n of the weights
 
@@ -50,36 +49,27 @@ def gru_update(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Optional[Tensor],
     return h, (r, z, n)
 
 
-class GRUCell(nn.Module):
+class GRUCell(RecurrentCell):
     """One GRU step, with the parameters and call signature of ``torch.nn.GRUCell``.
 
     ``forward(x (B, F) or (F,), h or None) -> h_t`` ``(B, H)``. ``reset_after=False`` gives
     the formulation of Cho et al. (2014); the default is PyTorch's.
     """
 
+    gates = 3
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  reset_after: bool = True):
-        super().__init__()
-        self.input_size, self.hidden_size, self.reset_after = input_size, hidden_size, reset_after
-        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
-        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size)) if bias else None
-        bound = 1.0 / math.sqrt(hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        super().__init__(input_size, hidden_size, bias)
+        self.reset_after = reset_after
 
     def forward(self, x: Tensor, h: Optional[Tensor] = None) -> Tensor:
-        if x.size(-1) != self.input_size:
-            raise ValueError(f"GRUCell: input has {x.size(-1)} features, "
-                             f"but input_size={self.input_size}")
-        if h is None:
-            h = x.new_zeros(*x.shape[:-1], self.hidden_size)
+        h = self.zeros_if_none(x, h)
         xw = F.linear(x, self.weight_ih, self.bias_ih)
         return gru_update(xw, h, self.weight_hh, self.bias_hh, self.reset_after)[0]
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, reset_after={self.reset_after}"
+        return super().extra_repr() + f", reset_after={self.reset_after}"
 
 
 class GRU(RecurrentLayer):
@@ -93,21 +83,9 @@ class GRU(RecurrentLayer):
 
     gates, state_size = 3, 1
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: Optional[torch.device] = None,
-        dtype: Optional[torch.dtype] = None,
-        reset_after: bool = True,
-    ):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+    def __init__(self, *args, reset_after: bool = True, **kwargs):
+        """:class:`~rnnbook.models.recurrent.RecurrentLayer`'s arguments, and ``reset_after``."""
+        super().__init__(*args, **kwargs)
         self.reset_after = reset_after
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,

@@ -15,14 +15,13 @@ The four weight matrices of a side are stacked by rows in the order i, f, g, o:
 
 from __future__ import annotations
 
-import math
 from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .recurrent import RecurrentLayer
+from .recurrent import RecurrentCell, RecurrentLayer
 
 LSTM_GATES = ("input", "forget", "cell", "output")  # row blocks i, f, g, o of the weights
 
@@ -39,32 +38,18 @@ def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor, tuple[Tensor,
     return h, c, (i, f, g, o)
 
 
-class LSTMCell(nn.Module):
+class LSTMCell(RecurrentCell):
     """One LSTM step, with the parameters and call signature of ``torch.nn.LSTMCell``.
 
     ``forward(x (B, F) or (F,), (h, c) or None) -> (h_t, c_t)``, each ``(B, H)``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
-        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size)) if bias else None
-        bound = 1.0 / math.sqrt(hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+    gates = 4
 
     def forward(self, x: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None
                 ) -> tuple[Tensor, Tensor]:
-        if x.size(-1) != self.input_size:
-            raise ValueError(f"LSTMCell: input has {x.size(-1)} features, "
-                             f"but input_size={self.input_size}")
-        if hx is None:
-            zeros = x.new_zeros(*x.shape[:-1], self.hidden_size)
-            hx = (zeros, zeros)
-        h, c = hx
+        h = self.zeros_if_none(x, None if hx is None else hx[0])
+        c = torch.zeros_like(h) if hx is None else hx[1]
         gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
                                                                       self.bias_hh)
         h, c, _ = lstm_update(gates, c)

@@ -12,13 +12,54 @@ direction.
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 State = Union[Tensor, tuple[Tensor, ...]]
+# run(xw, state, w_hh, b_hh, direction) -> (outputs, final state): one layer, one direction
+Run = Callable[[Tensor, tuple[Tensor, ...], Tensor, Optional[Tensor], int],
+               tuple[Tensor, tuple[Tensor, ...]]]
+
+
+class RecurrentCell(nn.Module):
+    """Base of the book's one-step cells, with the parameters of ``torch.nn.RNNCell`` and kin.
+
+    ``weight_ih`` ``(G*H, F)``, ``weight_hh`` ``(G*H, H)``, ``bias_ih`` and ``bias_hh`` ``(G*H,)``
+    (``None`` without bias), initialised as PyTorch does. A subclass sets ``gates`` (``G``) and
+    writes ``forward``, starting from :meth:`zeros_if_none` for a missing state.
+    """
+
+    gates: int = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        rows = self.gates * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(rows, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(rows, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(rows)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(rows)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def zeros_if_none(self, x: Tensor, state: Optional[Tensor]) -> Tensor:
+        """Check the input ``(B, F)`` or ``(F,)``; return ``state``, or zeros ``(B, H)``."""
+        if x.size(-1) != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input has {x.size(-1)} features, "
+                             f"but input_size={self.input_size}")
+        return x.new_zeros(*x.shape[:-1], self.hidden_size) if state is None else state
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + (
+            "" if self.bias_ih is not None else ", bias=False")
 
 
 class RecurrentLayer(nn.Module):
@@ -140,14 +181,18 @@ class RecurrentLayer(nn.Module):
                     f"{'batch, ' if batched else ''}hidden_size), got {tuple(s.shape)}")
         return batched, states
 
-    def forward(self, input: Tensor, hx: Optional[State] = None) -> tuple[Tensor, State]:
-        """``(output, h_n)`` for ``input`` and the initial state ``hx`` (zeros if ``None``)."""
-        batched, states = self._check(input, hx)
-        x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)  # (T, B, F): the loop runs over the first dimension
-        if not batched:
-            states = tuple(s.unsqueeze(1) for s in states)
+    def run_layers(self, x: Tensor, states: tuple[Tensor, ...], run: Optional[Run] = None
+                   ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """Every layer and direction over a time-first batch ``x`` ``(T, B, F)``.
+
+        ``states`` holds ``state_size`` tensors ``(num_layers * D, B, H)``, or is empty for
+        zeros. ``run(xw, state, w_hh, b_hh, direction)`` runs one layer in one direction
+        (default: :meth:`recurrence`); the backward direction gets its input time-reversed.
+        Returns the top layer's output ``(T, B, D * H)`` and the final states.
+        """
+        if run is None:
+            run = lambda xw, state, w_hh, b_hh, direction: self.recurrence(  # noqa: E731
+                xw, state, w_hh, b_hh)
         if not states:
             zeros = x.new_zeros(self.num_layers * self.num_directions, x.size(1),
                                 self.hidden_size)
@@ -161,14 +206,24 @@ class RecurrentLayer(nn.Module):
                 if direction:
                     xw = xw.flip(0)
                 index = layer * self.num_directions + direction
-                out, final = self.recurrence(xw, tuple(s[index] for s in states), w_hh, b_hh)
+                out, final = run(xw, tuple(s[index] for s in states), w_hh, b_hh, direction)
                 outputs.append(out.flip(0) if direction else out)
                 for kept, s in zip(finals, final):
                     kept.append(s)
             x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
-        h_n = tuple(torch.stack(kept) for kept in finals)  # each (num_layers * D, B, H)
+        return x, tuple(torch.stack(kept) for kept in finals)  # each (num_layers * D, B, H)
+
+    def forward(self, input: Tensor, hx: Optional[State] = None) -> tuple[Tensor, State]:
+        """``(output, h_n)`` for ``input`` and the initial state ``hx`` (zeros if ``None``)."""
+        batched, states = self._check(input, hx)
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)  # (T, B, F): the loop runs over the first dimension
+        if not batched:
+            states = tuple(s.unsqueeze(1) for s in states)
+        x, h_n = self.run_layers(x, states)
         if not batched:
             x, h_n = x.squeeze(1), tuple(h.squeeze(1) for h in h_n)
         elif self.batch_first:

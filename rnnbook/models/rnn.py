@@ -8,14 +8,13 @@ with row vectors as in PyTorch: ``x_t`` is ``(B, F)``, ``h_t`` is ``(B, H)``, ``
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from .recurrent import RecurrentLayer
+from .recurrent import RecurrentCell, RecurrentLayer
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -26,32 +25,23 @@ def _activation(nonlinearity: str):
     return ACTIVATIONS[nonlinearity]
 
 
-class RNNCell(nn.Module):
+class RNNCell(RecurrentCell):
     """One step of the RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
     Input ``(B, F)`` (or ``(F,)``), state ``(B, H)`` (zeros if ``None``); returns ``h_t``
     ``(B, H)``. Same parameters and names as ``torch.nn.RNNCell``.
     """
 
+    gates = 1
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh"):
-        super().__init__()
-        self.act = _activation(nonlinearity)
-        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
-        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
-        self.bias_ih = nn.Parameter(torch.empty(hidden_size)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(hidden_size)) if bias else None
-        bound = 1.0 / math.sqrt(hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        act = _activation(nonlinearity)  # fail before allocating anything
+        super().__init__(input_size, hidden_size, bias)
+        self.act, self.nonlinearity = act, nonlinearity
 
     def forward(self, x: Tensor, h: Optional[Tensor] = None) -> Tensor:
-        if x.size(-1) != self.input_size:
-            raise ValueError(f"RNNCell: input has {x.size(-1)} features, "
-                             f"but input_size={self.input_size}")
-        if h is None:
-            h = x.new_zeros(*x.shape[:-1], self.hidden_size)
+        h = self.zeros_if_none(x, h)
         return self.act(F.linear(x, self.weight_ih, self.bias_ih)
                         + F.linear(h, self.weight_hh, self.bias_hh))
 
