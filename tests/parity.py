@@ -63,3 +63,30 @@ def assert_same(a: Run, b: Run, tol: float) -> None:
     assert a.grads.keys() == b.grads.keys()
     for name in a.grads:
         torch.testing.assert_close(a.grads[name], b.grads[name], atol=tol, rtol=tol, msg=name)
+
+
+def check_parity(ours_cls: type[nn.Module], ref_cls: type[nn.Module], dtype: torch.dtype,
+                 layers: int, batch_first: bool, with_state: bool, bidirectional: bool = False,
+                 state_size: int = 1, **kw) -> None:
+    """Both layers on a random batch ``T = 7, B = 4, F = 3, H = 5``: everything agrees.
+
+    ``with_state`` passes a random initial state (``state_size`` tensors), else zeros.
+    """
+    ours, ref = twins(ours_cls, ref_cls, dtype, num_layers=layers, batch_first=batch_first,
+                      bidirectional=bidirectional, **kw)
+    d = 2 if bidirectional else 1
+    gen = torch.Generator().manual_seed(1)
+    T, B = 7, 4
+    shape = (B, T, 3) if batch_first else (T, B, 3)
+    x = torch.randn(*shape, generator=gen, dtype=dtype)
+    hx = None
+    if with_state:
+        hx = tuple(torch.randn(layers * d, B, 5, generator=gen, dtype=dtype)
+                   for _ in range(state_size))
+        hx = hx[0] if state_size == 1 else hx
+    mine, theirs = run_both(ours, ref, x, hx)
+    assert mine.out.shape == theirs.out.shape == shape[:2] + (5 * d,)
+    assert len(mine.states) == state_size
+    assert all(s.shape == (layers * d, B, 5) for s in mine.states)
+    assert len(mine.grads) == 4 * layers * d  # two weights and two biases per layer, direction
+    assert_same(mine, theirs, TOL[dtype])

@@ -27,19 +27,8 @@ def twins(num_layers, batch_first, dtype, bidirectional=False, bias=True):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("layers,batch_first,with_state,bidirectional", CASES)
 def test_parity_with_torch(layers, batch_first, with_state, bidirectional, dtype):
-    ours, ref = twins(layers, batch_first, dtype, bidirectional)
-    d = 2 if bidirectional else 1
-    gen = torch.Generator().manual_seed(1)
-    T, B = 7, 4
-    shape = (B, T, 3) if batch_first else (T, B, 3)
-    x = torch.randn(*shape, generator=gen, dtype=dtype)
-    hx = tuple(torch.randn(layers * d, B, 5, generator=gen, dtype=dtype)
-               for _ in range(2)) if with_state else None
-    mine, theirs = parity.run_both(ours, ref, x, hx)
-    assert mine.out.shape == theirs.out.shape == shape[:2] + (5 * d,)
-    assert mine.states[0].shape == mine.states[1].shape == (layers * d, B, 5)
-    assert len(mine.grads) == 4 * layers * d
-    parity.assert_same(mine, theirs, parity.TOL[dtype])
+    parity.check_parity(LSTM, nn.LSTM, dtype, layers, batch_first, with_state, bidirectional,
+                        state_size=2)
 
 
 def test_parity_without_bias_and_unbatched():

@@ -21,17 +21,7 @@ def twins(num_layers, nonlinearity, batch_first, dtype, bidirectional=False, bia
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("layers,act,batch_first,with_h0", CASES)
 def test_parity_with_torch(layers, act, batch_first, with_h0, dtype):
-    ours, ref = twins(layers, act, batch_first, dtype)
-    gen = torch.Generator().manual_seed(1)
-    T, B = 7, 4
-    shape = (B, T, 3) if batch_first else (T, B, 3)
-    x = torch.randn(*shape, generator=gen, dtype=dtype)
-    h0 = torch.randn(layers, B, 5, generator=gen, dtype=dtype) if with_h0 else None
-    mine, theirs = parity.run_both(ours, ref, x, h0)
-    assert mine.out.shape == theirs.out.shape == (shape[:2] + (5,))
-    assert mine.states[0].shape == (layers, B, 5)
-    assert len(mine.grads) == 4 * layers
-    parity.assert_same(mine, theirs, parity.TOL[dtype])
+    parity.check_parity(RNN, nn.RNN, dtype, layers, batch_first, with_h0, nonlinearity=act)
 
 
 @pytest.mark.parametrize("bidirectional,bias", [(True, True), (False, False)])
