@@ -24,6 +24,13 @@ Run = Callable[[Tensor, tuple[Tensor, ...], Tensor, Optional[Tensor], int],
                tuple[Tensor, tuple[Tensor, ...]]]
 
 
+def init_uniform(module: nn.Module, hidden_size: int) -> None:
+    """Every parameter of ``module`` ~ U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn``'s RNNs do."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for p in module.parameters():
+        nn.init.uniform_(p, -bound, bound)
+
+
 class RecurrentCell(nn.Module):
     """Base of the book's one-step cells, with the parameters of ``torch.nn.RNNCell`` and kin.
 
@@ -46,9 +53,7 @@ class RecurrentCell(nn.Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        init_uniform(self, self.hidden_size)
 
     def zeros_if_none(self, x: Tensor, state: Optional[Tensor]) -> Tensor:
         """Check the input ``(B, F)`` or ``(F,)``; return ``state``, or zeros ``(B, H)``."""
@@ -120,9 +125,7 @@ class RecurrentLayer(nn.Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        init_uniform(self, self.hidden_size)
 
     def layer_weights(self, layer: int, direction: int = 0
                       ) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
