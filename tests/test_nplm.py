@@ -79,3 +79,41 @@ def test_learns_a_deterministic_pattern_with_the_book_loop():
 def test_bad_context_size():
     with pytest.raises(ValueError, match="context_size"):
         NPLM(vocab_size=5, context_size=0)
+
+
+def test_start_from_unigram_sets_the_bias_to_add_one_log_frequencies():
+    torch.manual_seed(0)
+    ids = torch.tensor([0, 1, 1, 1, 2, 2, 1, 0])  # counts 2, 4, 2, 0 over V = 4
+    model = NPLM(vocab_size=4, context_size=2).start_from_unigram(ids)
+    expected = torch.tensor([3.0, 5.0, 3.0, 1.0]) / 12
+    torch.testing.assert_close(model.U.bias.detach(), expected.log())
+
+
+def test_start_from_unigram_starts_near_the_unigram_model():
+    torch.manual_seed(0)
+    V = 50
+    probs = torch.arange(1, V + 1, dtype=torch.float) ** -1.5  # a Zipf-like stream
+    ids = torch.multinomial(probs / probs.sum(), 5000, replacement=True, generator=
+                            torch.Generator().manual_seed(0))
+    counts = torch.bincount(ids, minlength=V).float() + 1
+    unigram = -(counts / counts.sum()).log()[ids].mean()
+    model = NPLM(vocab_size=V, context_size=2, embed_size=8, hidden_size=16)
+    loss = rnnbook.LanguageModelLoss()
+
+    def start_loss():
+        with torch.no_grad():
+            return loss(model, (ids[None, :-1], ids[None, 1:]))[0]
+
+    before = start_loss()
+    model.start_from_unigram(ids)
+    after = start_loss()
+    assert before > unigram + 1.0  # a fresh model is near uniform: log V = 3.9 nats
+    assert abs(after - unigram) < 0.2  # U adds a little noise to the unigram logits
+
+
+def test_start_from_unigram_rejects_ids_outside_the_vocabulary():
+    model = NPLM(vocab_size=4, context_size=2)
+    with pytest.raises(ValueError, match="vocabulary"):
+        model.start_from_unigram(torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match="non-empty"):
+        model.start_from_unigram(torch.tensor([], dtype=torch.long))

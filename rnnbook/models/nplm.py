@@ -57,6 +57,26 @@ class NPLM(nn.Module):
         V, n1, m, h = vocab_size, context_size, embed_size, hidden_size
         return V * m + h * n1 * m + h + V * h + V + (V * n1 * m if direct else 0)
 
+    @torch.no_grad()
+    def start_from_unigram(self, train_ids: Tensor) -> NPLM:
+        """Set the output bias ``b`` to the add-one unigram log-probabilities of ``train_ids``.
+
+        ``b_w = log((c_w + 1) / (N + V))`` for a word seen ``c_w`` times in ``N`` tokens. ``U``
+        starts small, so the untrained model predicts close to the unigram distribution instead
+        of the uniform one, and training does not spend its first steps learning word
+        frequencies. Returns the model.
+        """
+        ids = torch.as_tensor(train_ids).flatten().to(torch.long)
+        V = self.U.out_features
+        if ids.numel() == 0:
+            raise ValueError("start_from_unigram needs a non-empty training stream")
+        if ids.min() < 0 or ids.max() >= V:
+            raise ValueError(f"token ids must lie in [0, {V}), got {int(ids.min())} .. "
+                             f"{int(ids.max())}; was the model built for this vocabulary?")
+        counts = torch.bincount(ids.cpu(), minlength=V).double() + 1
+        self.U.bias.copy_((counts / counts.sum()).log().to(self.U.bias))
+        return self
+
     @property
     def direct(self) -> bool:
         """Whether the direct connections ``W x`` from the embeddings to the output are on."""
