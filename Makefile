@@ -30,7 +30,7 @@ test: $(STAMP)
 	RNNBOOK_BUDGET=smoke MPLBACKEND=Agg $(BIN)/python -m pytest -q --nbval-lax tests book
 
 lint: $(STAMP)
-	$(BIN)/ruff check rnnbook tests book
+	$(BIN)/ruff check rnnbook tests book scripts
 
 clean:
 	rm -rf _build
