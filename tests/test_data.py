@@ -1,12 +1,14 @@
 """Tests of rnnbook.data against the offline mirror (``RNNBOOK_DATA`` or ../shared/data).
 
 Downloads are forbidden throughout (``RNNBOOK_OFFLINE=1``) and the cache is a temporary folder;
-the download path is tested with a fake ``pooch.retrieve`` that copies from the mirror.
+the download path is tested with a fake ``pooch.retrieve`` that copies from the mirror. The error
+paths that need no mirror (a tiny fake data set) are in ``test_data_errors.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import shutil
@@ -14,9 +16,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
 
 from rnnbook import data
+from rnnbook.data import loaders, registry
+
+fetch_mod = importlib.import_module("rnnbook.data.fetch")   # rnnbook.data.fetch is the function
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,6 +88,29 @@ def test_registry_names_and_fields():
     assert blob_only == {("wikitext-2", "train.txt"), ("ud-english-ewt", "en_ewt-ud-train.conllu")}
 
 
+def test_each_entry_names_its_loader():
+    for name in NAMES:
+        ds = data.info(name)
+        fn = loaders._loader(ds)
+        assert ds.loader in data.__all__ and fn is getattr(data, ds.loader), name
+    assert data.info("ud-english-ewt").loader_args == ("ewt",)
+    assert data.info("ud-english-atis").loader_args == ("atis",)
+    assert not hasattr(loaders, "_LOADERS") and not hasattr(data, "_LOADERS")
+
+
+def test_registry_is_read_only():
+    with pytest.raises(TypeError):
+        data.REGISTRY["names"] = data.info("tinyshakespeare")     # type: ignore[index]
+    assert data.REGISTRY is registry.REGISTRY
+
+
+def test_public_names():
+    assert sorted(data.__all__) == sorted(set(data.__all__))
+    for name in data.__all__:
+        assert getattr(data, name) is not None, name
+    assert callable(data.fetch) and callable(data.load)
+
+
 def test_fsdd_checksums_are_package_data():
     from importlib import resources
     raw = resources.files("rnnbook").joinpath("_checksums").joinpath("fsdd.sha256").read_bytes()
@@ -126,7 +155,7 @@ def test_git_blob_id_matches_git_hash_object():
     if MIRROR is None:
         pytest.skip("no data mirror")
     path = MIRROR / "names" / "names.txt"
-    digest = data._digest(path, "blob:", path.stat().st_size)
+    digest = fetch_mod._digest(path, "blob:", path.stat().st_size)
     assert digest == "blob:736d88e18b70b292750a30e5cca6a92b0b333bd2"
 
 
@@ -140,9 +169,9 @@ def test_mirror_files_match_their_hashes(name):
     missing = sorted(set(ds.files) - set(present))
     # only the files pinned by git blob id are allowed to be absent from the mirror
     assert all(ds.files[f].startswith("blob:") for f in missing), missing
-    paths = data._fetch_many(name, present)
+    paths = fetch_mod._fetch_many(name, present)
     assert paths == [MIRROR / ds.folder / f for f in present]
-    for file, path in zip(present, paths):             # independent check of sha256
+    for file, path in zip(present, paths, strict=True):             # independent check of sha256
         expected = ds.files[file]
         if not expected.startswith("blob:"):
             assert hashlib.sha256(path.read_bytes()).hexdigest() == expected, path
@@ -288,7 +317,7 @@ def test_entree():
     assert ops == set("LMNPQRS") and ops <= set(data.ENTREE_OPS)
     assert sessions[0] == [(560, "L"), (110, "L")]          # first line of session.1996-Q3
     with_end = data.load_entree(include_end=True)
-    assert sum(len(b) - len(a) for a, b in zip(sessions, with_end)) == 50_672 - 6_092
+    assert sum(len(b) - len(a) for a, b in zip(sessions, with_end, strict=True)) == 50_672 - 6_092
     assert with_end[0][-1] == (110, "")
 
 
@@ -346,8 +375,8 @@ def test_verification_is_memoised(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNBOOK_DATA", str(tmp_path / "mirror"))
     path = _copy("names", "names.txt", tmp_path / "mirror")
     calls = []
-    digest = data._digest
-    monkeypatch.setattr(data, "_digest", lambda *a: calls.append(a) or digest(*a))
+    digest = fetch_mod._digest
+    monkeypatch.setattr(fetch_mod, "_digest", lambda *a: calls.append(a) or digest(*a))
     for _ in range(3):
         data.fetch("names", "names.txt")
     assert len(calls) == 1
@@ -375,10 +404,11 @@ def _fake_retrieve(calls, corrupt=False):
 
 @needs_mirror
 def test_download_is_attempted_and_verified(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNBOOK_DATA", str(tmp_path / "no-mirror"))
+    (tmp_path / "empty-mirror").mkdir()
+    monkeypatch.setenv("RNNBOOK_DATA", str(tmp_path / "empty-mirror"))
     monkeypatch.setenv("RNNBOOK_OFFLINE", "0")
     calls = []
-    monkeypatch.setattr(data.pooch, "retrieve", _fake_retrieve(calls))
+    monkeypatch.setattr(pooch, "retrieve", _fake_retrieve(calls))
     path = data.fetch("names", "names.txt")
     ds = data.info("names")
     assert path == tmp_path / "cache" / "names" / "names.txt"
@@ -394,7 +424,7 @@ def test_download_is_attempted_and_verified(tmp_path, monkeypatch):
 def test_corrupt_download_is_rejected_and_deleted(tmp_path, monkeypatch):
     monkeypatch.delenv("RNNBOOK_DATA")
     monkeypatch.delenv("RNNBOOK_OFFLINE")
-    monkeypatch.setattr(data.pooch, "retrieve", _fake_retrieve([], corrupt=True))
+    monkeypatch.setattr(pooch, "retrieve", _fake_retrieve([], corrupt=True))
     with pytest.raises(data.ChecksumMismatch) as err:
         data.fetch("wikitext-2", "valid.txt")
     assert "wikitext-2" in str(err.value)
@@ -416,7 +446,7 @@ def test_blob_only_file_download_is_checked_by_blob_id(tmp_path, monkeypatch):
         shutil.copyfile(MIRROR / "wikitext-2" / "valid.txt", dest)
         return str(dest)
 
-    monkeypatch.setattr(data.pooch, "retrieve", retrieve)
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
     with pytest.raises(data.ChecksumMismatch, match="git blob") as err:
         data.load_wikitext2("train")
     assert calls == [(ds.url_for("train.txt"), None)]
@@ -431,7 +461,7 @@ def test_network_failure_is_data_unavailable(tmp_path, monkeypatch):
     def retrieve(url, **kwargs):
         raise ConnectionError(f"cannot reach {url}")
 
-    monkeypatch.setattr(data.pooch, "retrieve", retrieve)
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
     with pytest.raises(data.DataUnavailable, match="download failed") as err:
         data.fetch("banking77", "categories.json")
     assert data.info("banking77").url_for("categories.json") in str(err.value)
@@ -464,7 +494,7 @@ def test_real_pooch_download_from_a_loopback_server(tmp_path, monkeypatch):
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     for name in ("names", "mauna-loa-co2", "rt-polarity", "fsdd"):     # never the real URLs
         ds = data.info(name)
-        monkeypatch.setitem(data.REGISTRY, name, dataclasses.replace(ds, url=base + name + "/"))
+        monkeypatch.setitem(registry._ENTRIES, name, dataclasses.replace(ds, url=base + name + "/"))
     for var in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(var, "127.0.0.1,localhost")
     monkeypatch.delenv("RNNBOOK_DATA")
@@ -472,7 +502,7 @@ def test_real_pooch_download_from_a_loopback_server(tmp_path, monkeypatch):
     try:
         assert data.fetch("names", "names.txt") == tmp_path / "cache" / "names" / "names.txt"
         assert len(data.load_names()) == 32_033
-        got = data._fetch_many("fsdd", wavs)          # into a subfolder, 8 threads at a time
+        got = fetch_mod._fetch_many("fsdd", wavs)          # into a subfolder, 8 threads at a time
         assert got == [tmp_path / "cache" / "fsdd" / wav for wav in wavs]
         with pytest.raises(data.ChecksumMismatch, match="mauna-loa-co2"):
             data.load_mauna_loa_co2()
