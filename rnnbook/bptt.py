@@ -82,7 +82,7 @@ def bptt(x: Tensor, target: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_
 def bptt_module(rnn: nn.Module, readout: nn.Linear, x: Tensor, target: Tensor,
                 h0: Optional[Tensor] = None) -> tuple[float, dict[str, Tensor]]:
     """:func:`bptt` with the weights of a one-layer tanh ``torch.nn.RNN`` (or the book's
-    :class:`~rnnbook.models.RNN`) and a ``torch.nn.Linear`` read-out; ``x`` is ``(T, B, F)``
+    :class:`~rnnbook.layers.RNN`) and a ``torch.nn.Linear`` read-out; ``x`` is ``(T, B, F)``
     (time first, whatever the layer's ``batch_first``), ``h0`` ``(B, H)``."""
     if getattr(rnn, "num_layers", 1) != 1 or getattr(rnn, "bidirectional", False) or \
             getattr(rnn, "nonlinearity", "tanh") != "tanh":

@@ -1,13 +1,17 @@
-"""Corpora ready for language modelling: a vocabulary and id tensors per split."""
+"""Corpora ready for language modelling: a vocabulary and id tensors per split.
+
+Characters (:func:`char_corpus`), words (:func:`word_corpus`) and names (:func:`names_corpus`).
+"""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import torch
 
-from .text import Vocab, char_tokenize
+from .text import Vocab, char_tokenize, word_tokenize
 
 
 @dataclass
@@ -51,3 +55,47 @@ def char_corpus(text: str, fractions: Sequence[float] = (0.9, 0.1)) -> Corpus:
     ids = torch.tensor(vocab.encode(text), dtype=torch.long)
     parts = contiguous_split(ids, fractions)
     return Corpus(vocab, *parts)
+
+
+def word_corpus(text: str, test_fraction: float = 0.1, val_fraction: float = 0.1,
+                min_freq: int = 2) -> Corpus:
+    """Lower-cased words and punctuation; contiguous train / val / test streams.
+
+    The last ``test_fraction`` of the tokens is the test set; the last ``val_fraction`` of the
+    rest is the validation set (for early stopping and mixing weights, never the test set). The
+    vocabulary is built from the training stream alone: tokens seen fewer than ``min_freq``
+    times there become ``<unk>`` everywhere.
+    """
+    tokens = word_tokenize(text, lower=True)
+    rest, test = contiguous_split(tokens, (1 - test_fraction, test_fraction))
+    train, val = contiguous_split(rest, (1 - val_fraction, val_fraction))
+    vocab = Vocab.build(train, min_freq=min_freq)
+
+    def ids(part):
+        return torch.tensor(vocab.encode(part), dtype=torch.long)
+
+    return Corpus(vocab, ids(train), ids(val), ids(test))
+
+
+def names_corpus(names: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                 seed: int = 0, boundary: str = ".") -> Corpus:
+    """Names shuffled (seeded) into train / val / test, each split one character stream.
+
+    Every name is followed by ``boundary``, and each stream starts with it: ``.emma.olivia.``.
+    The vocabulary is ``boundary`` (id 0) and the letters, with no special tokens. Predicting
+    the boundary is predicting the end of a name.
+    """
+    names = list(names)
+    random.Random(seed).shuffle(names)
+    parts = contiguous_split(names, fractions)
+    chars = sorted(set("".join(names)) - {boundary})
+    vocab = Vocab([boundary] + chars, specials=())
+
+    def ids(part):
+        text = boundary + "".join(n + boundary for n in part)
+        return torch.tensor(vocab.encode(text), dtype=torch.long)
+
+    return Corpus(vocab, *(ids(p) for p in parts))
+
+
+__all__ = ["Corpus", "contiguous_split", "char_corpus", "word_corpus", "names_corpus"]

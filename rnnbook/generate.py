@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .train import model_device
+from .train import eval_mode, model_device
 
 
 def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0,
@@ -29,7 +29,6 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0,
     return torch.softmax(logits, dim=-1)
 
 
-@torch.no_grad()
 def generate(
     model: nn.Module,
     prompt: Sequence[int] | torch.Tensor,
@@ -49,13 +48,11 @@ def generate(
     prompt = torch.as_tensor(prompt, dtype=torch.long).flatten()
     if prompt.numel() == 0:
         raise ValueError("generate needs a prompt of at least one token (e.g. <bos>)")
-    was_training = model.training
-    model.eval()
     dev = model_device(model)
     window = getattr(model, "context_size", None)
     seq = prompt.tolist()
     out: list[int] = []
-    try:
+    with eval_mode(model):
         if window is None:
             logits, state = model(prompt.to(dev)[None], None)
         for _ in range(steps):
@@ -70,6 +67,4 @@ def generate(
                 break
             if window is None:
                 logits, state = model(torch.tensor([[token]], device=dev), state)
-    finally:
-        model.train(was_training)
     return out

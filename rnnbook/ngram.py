@@ -313,4 +313,15 @@ class KneserNeyLM(_CountLM):
         return np.where(seen, p, lower)
 
 
-__all__ = ["AddKLM", "KneserNeyLM", "as_ids"]
+def unseen_share(train: Ids, test: Ids,
+                 order: int) -> float:
+    """Share of the test stream's n-grams (of ``order`` tokens) that never occur in training."""
+    tr, te = as_ids(train), as_ids(test)
+    if len(te) < order:
+        raise ValueError(f"the test stream is shorter than {order} tokens")
+    counts = _NGramCounts(tr, order, int(max(tr.max(), te.max())) + 1)
+    found = counts.lookup(te)[order][order - 1:]
+    return float(np.mean(found < 0))
+
+
+__all__ = ["AddKLM", "KneserNeyLM", "as_ids", "unseen_share"]

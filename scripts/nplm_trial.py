@@ -2,7 +2,7 @@
 
 Used to choose the chapter's settings. It builds the same split as ``book/nplm.ipynb``, fits
 Kneser-Ney models of orders 3 to 5 (the best on validation is the baseline), trains one NPLM
-with ``lm_data.fit_lm`` and prints one JSON line: test perplexities, their ratio, the training
+with ``lm.fit_lm`` and prints one JSON line: test perplexities, their ratio, the training
 time and the validation perplexity at each of the ten evaluations. Example (the chapter's cpu
 settings, one thread, so two trials can run side by side on two cores)::
 
@@ -20,9 +20,10 @@ import time
 import torch
 
 import rnnbook
-from rnnbook import lm_data
+from rnnbook.corpora import word_corpus
 from rnnbook.models import NPLM
 from rnnbook.ngram import KneserNeyLM
+from rnnbook.tasks import lm
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
 
-    words = lm_data.word_corpus(rnnbook.data.load_tinyshakespeare(), min_freq=a.min_freq)
+    words = word_corpus(rnnbook.data.load_tinyshakespeare(), min_freq=a.min_freq)
     V = len(words.vocab)
     kn = min((KneserNeyLM(k, V, discount=None).fit(words.train) for k in (3, 4, 5)),
              key=lambda m: m.cross_entropy(words.val))
@@ -57,10 +58,10 @@ def main() -> None:
         model.start_from_unigram(words.train)
     model.to(rnnbook.device())
     t0 = time.perf_counter()
-    hist = lm_data.fit_lm(model, words.train, words.val, steps=a.steps, batch_size=a.batch,
+    hist = lm.fit_lm(model, words.train, words.val, steps=a.steps, batch_size=a.batch,
                           seq_len=a.seq, lr=a.lr, weight_decay=a.weight_decay, log=None)
     seconds = time.perf_counter() - t0
-    ppl = math.exp(lm_data.cross_entropy(lm_data.token_log_probs(model, words.test)))
+    ppl = math.exp(lm.cross_entropy(lm.token_log_probs(model, words.test)))
     print(json.dumps(dict(vars(a), vocab=V, kn_order=kn.order, kn_test_ppl=round(kn_ppl, 1),
                           nplm_test_ppl=round(ppl, 1), ratio=round(ppl / kn_ppl, 3),
                           train_seconds=round(hist.seconds), wall_seconds=round(seconds),

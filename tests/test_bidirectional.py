@@ -5,14 +5,17 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook.models import GRU, LSTM, RNN, RecurrentEncoder
-from rnnbook.models.bidirectional import (
+from rnnbook.layers import (
+    GRU,
+    LSTM,
+    RNN,
     final_states,
     masked_run,
     packed_run,
     run_recurrent,
     split_directions,
 )
+from rnnbook.models import RecurrentEncoder
 
 TOL = 1e-5
 KINDS = {"lstm": (LSTM, nn.LSTM), "gru": (GRU, nn.GRU), "rnn": (RNN, nn.RNN)}
@@ -125,5 +128,5 @@ def test_run_recurrent_dispatch_and_errors():
         run_recurrent(GRU(3, 4, batch_first=True), x, [5])
     with pytest.raises(TypeError):
         run_recurrent(nn.Linear(3, 4), x, [5, 5])
-    with pytest.raises(ValueError, match="cell must be"):
+    with pytest.raises(ValueError, match="kind must be one of"):
         RecurrentEncoder("transformer", 3, 4)

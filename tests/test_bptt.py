@@ -12,7 +12,7 @@ from rnnbook.bptt import (
     set_spectral_radius,
     spectral_radius,
 )
-from rnnbook.models import GRU, LSTM, RNN
+from rnnbook.layers import GRU, LSTM, RNN
 
 F64 = torch.float64
 

@@ -8,7 +8,6 @@ paths that need no mirror (a tiny fake data set) are in ``test_data_errors.py``.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import re
 import shutil
@@ -20,9 +19,8 @@ import pooch
 import pytest
 
 from rnnbook import data
+from rnnbook.data import files as fetch_mod
 from rnnbook.data import loaders, registry
-
-fetch_mod = importlib.import_module("rnnbook.data.fetch")   # rnnbook.data.fetch is the function
 
 REPO = Path(__file__).resolve().parents[1]
 

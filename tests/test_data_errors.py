@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import os
 from pathlib import Path
 
@@ -18,9 +17,8 @@ import pooch
 import pytest
 
 from rnnbook import data
+from rnnbook.data import files as fetch_mod
 from rnnbook.data import loaders, registry
-
-fetch_mod = importlib.import_module("rnnbook.data.fetch")   # rnnbook.data.fetch is the function
 
 NAME = "fake-set"
 FILES = {"a.txt": b"alpha beta gamma\n" * 64, "sub/b.bin": bytes(range(256)) * 8}

@@ -7,14 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook.models import (
-    GRU,
-    CharLM,
-    GRUCell,
-    charlm_parameters,
-    count_parameters,
-    record_gates,
-)
+from rnnbook.layers import GRU, GRUCell, record_gates
+from rnnbook.models import CharLM, charlm_parameters, count_parameters
 
 CASES = list(itertools.product([1, 2], [False, True], [False, True], [False, True]))
 
@@ -133,7 +127,7 @@ def test_record_gates(torch_layer, batch_first, bidirectional):
 
 
 def test_record_gates_of_cho_gru_in_charlm():
-    model = CharLM(11, 4, 6, cell=lambda *a, **k: GRU(*a, reset_after=False, **k))
+    model = CharLM(11, 4, 6, cell=GRU(4, 6, batch_first=True, reset_after=False))
     gates = record_gates(model.rnn, model.embed(torch.randint(0, 11, (2, 9))))
     assert gates["reset"].shape == (1, 2, 9, 6)
     assert count_parameters(model) == charlm_parameters(11, 4, 6, 1, gates=3)

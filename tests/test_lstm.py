@@ -7,14 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbook.models import (
-    LSTM,
-    CharLM,
-    LSTMCell,
-    gradient_by_distance,
-    record_gates,
-    set_forget_bias,
-)
+from rnnbook.layers import LSTM, LSTMCell, record_gates, set_forget_bias
+from rnnbook.models import CharLM
+from rnnbook.probes import gradient_by_distance
 
 CASES = list(itertools.product([1, 2], [False, True], [False, True], [False, True]))
 
@@ -141,7 +136,7 @@ def test_record_gates(torch_layer, batch_first, bidirectional):
 
 
 def test_record_gates_unbatched_and_in_charlm():
-    model = CharLM(11, 4, 6, cell=LSTM)
+    model = CharLM(11, 4, 6, cell="lstm", scratch=True)
     ids = torch.randint(0, 11, (1, 9))
     gates = record_gates(model.rnn, model.embed(ids))
     assert gates["forget"].shape == (1, 1, 9, 6)
@@ -153,7 +148,7 @@ def test_record_gates_unbatched_and_in_charlm():
 
 def test_gradient_by_distance():
     torch.manual_seed(0)
-    model = CharLM(11, 4, 6, cell=LSTM).double()
+    model = CharLM(11, 4, 6, cell="lstm", scratch=True).double()
     ids = torch.randint(0, 11, (3, 9))
     g = gradient_by_distance(model, ids)
     assert g.shape == (3, 8) and (g > 0).all()

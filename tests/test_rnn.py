@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import rnnbook
-from rnnbook.models import RNN, CharLM, RNNCell, charlm_parameters, count_parameters
+from rnnbook.layers import GRU, LSTM, RNN, RNNCell
+from rnnbook.models import CharLM, charlm_parameters, count_parameters
 
 CASES = list(itertools.product([1, 2], ["tanh", "relu"], [False, True], [False, True]))
 
@@ -112,20 +113,24 @@ def test_clear_constructor_errors():
         RNN(3, 5, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="hidden_size"):
         RNN(3, 0)
-    with pytest.raises(ValueError, match="unknown cell"):
+    with pytest.raises(ValueError, match="kind must be one of"):
         CharLM(10, 4, 8, cell="transformer")
+    with pytest.raises(TypeError, match="recurrent module"):
+        CharLM(10, 4, 8, cell=nn.RNN)
     with pytest.raises(ValueError, match="batch_first"):
         CharLM(10, 4, cell=nn.RNN(4, 8))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "torch-rnn", "torch-lstm", "torch-gru"])
-def test_charlm_shapes_and_parameter_count(cell):
-    model = CharLM(11, 6, 16, num_layers=2, cell=cell)
+@pytest.mark.parametrize("cell,scratch", [("rnn", True), ("rnn", False), ("lstm", False),
+                                          ("gru", False), ("lstm", True), ("gru", True)])
+def test_charlm_shapes_and_parameter_count(cell, scratch):
+    model = CharLM(11, 6, 16, num_layers=2, cell=cell, scratch=scratch)
+    assert isinstance(model.rnn, (RNN, LSTM, GRU) if scratch else nn.RNNBase)
     logits, state = model(torch.randint(0, 11, (3, 9)))
     assert logits.shape == (3, 9, 11)
     h = state[0] if isinstance(state, tuple) else state
     assert h.shape == (2, 3, 16)
-    gates = {"rnn": 1, "torch-rnn": 1, "torch-lstm": 4, "torch-gru": 3}[cell]
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
     assert count_parameters(model) == charlm_parameters(11, 6, 16, 2, gates)
 
 
@@ -134,10 +139,10 @@ def test_charlm_takes_a_ready_module():
     assert model(torch.randint(0, 11, (2, 5)))[0].shape == (2, 5, 11)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "torch-lstm"])
-def test_charlm_state_carries_across_chunks(cell):
+@pytest.mark.parametrize("cell,scratch", [("rnn", True), ("lstm", False)])
+def test_charlm_state_carries_across_chunks(cell, scratch):
     torch.manual_seed(0)
-    model = CharLM(11, 6, 16, num_layers=2, cell=cell).double()
+    model = CharLM(11, 6, 16, num_layers=2, cell=cell, scratch=scratch).double()
     ids = torch.randint(0, 11, (3, 12))
     whole, state_whole = model(ids)
     first, state = model(ids[:, :5])

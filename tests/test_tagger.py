@@ -8,7 +8,7 @@ import torch
 
 import rnnbook
 from rnnbook.models import Tagger
-from rnnbook.tagging import (
+from rnnbook.tasks.tagging import (
     MostFrequentTag,
     TaggedBatches,
     TaggingLoss,

@@ -8,17 +8,16 @@ import torch
 from torch import nn
 
 import rnnbook
-from rnnbook.models import LSTM
-from rnnbook.tasks import (
+from rnnbook.layers import LSTM
+from rnnbook.models import SequenceRegressor
+from rnnbook.synthetic import (
     ADDING_BASELINE_MSE,
     AddingBatches,
-    SequenceRegressor,
     adding_problem,
     copy_baseline,
     copy_task,
-    mse,
-    regression_loss,
 )
+from rnnbook.tasks.regress import mse, regression_loss
 
 
 @pytest.mark.parametrize("length", [2, 3, 10, 101])
@@ -74,10 +73,12 @@ def test_copy_baseline():
     assert copy_baseline(10, 20, 8) == pytest.approx(10 * math.log(8) / 40)
 
 
-@pytest.mark.parametrize("cell", [nn.RNN, nn.LSTM, nn.GRU, LSTM])
-def test_sequence_regressor_shapes_and_loss(cell):
+@pytest.mark.parametrize("cell,scratch", [("rnn", False), ("lstm", False), ("gru", False),
+                                          ("lstm", True)])
+def test_sequence_regressor_shapes_and_loss(cell, scratch):
     torch.manual_seed(0)
-    model = SequenceRegressor(2, 8, cell=cell)
+    model = SequenceRegressor(2, 8, cell=cell, scratch=scratch)
+    assert isinstance(model.rnn, LSTM) == scratch
     x, y = adding_problem(5, 7)
     assert model(x).shape == (5,)
     loss, n = regression_loss(model, (x, y))
@@ -92,7 +93,7 @@ def test_sequence_regressor_shapes_and_loss(cell):
 def test_gru_learns_a_short_adding_problem():
     """Trained briefly, a GRU beats the constant baseline by far at length 10."""
     rnnbook.seed_everything(0)
-    model = SequenceRegressor(2, 16, cell=nn.GRU)
+    model = SequenceRegressor(2, 16, cell="gru")
     rnnbook.train(model, AddingBatches(10, 32, seed=0), regression_loss, steps=150, lr=1e-2,
                   progress=False, log=None)
     x, y = adding_problem(1000, 10, seed=99)

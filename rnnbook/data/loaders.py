@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
-from .fetch import _fetch_many, fetch
+from .files import _fetch_many, fetch
 from .registry import DataError, DataSet, info
 
 if TYPE_CHECKING:  # imported lazily at run time (an optional dependency)

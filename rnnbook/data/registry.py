@@ -336,7 +336,7 @@ def table() -> list[dict]:
     known); ``offline`` is True when every file is present in the ``RNNBOOK_DATA`` mirror
     (presence only: checksums are checked when a file is used).
     """
-    from .fetch import _mirror  # here, not at the top: fetch imports this module
+    from .files import _mirror  # here, not at the top: files imports this module
 
     mirror = _mirror()
     rows = []

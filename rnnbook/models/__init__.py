@@ -1,20 +1,13 @@
-"""Models of the book. Every language model maps ``(ids, state) -> (logits, state)``."""
+"""Whole models of the book, each built around the layers of :mod:`rnnbook.layers`.
 
-from .bidirectional import RecurrentEncoder, masked_run, packed_run, run_recurrent
-from .bigram import BigramLM
-from .charlm import CharLM, charlm_parameters, count_parameters, hidden_trace
-from .gates import record_gates
-from .gru import GRU, GRUCell
-from .lstm import LSTM, LSTMCell, set_forget_bias
-from .nplm import NPLM
-from .probes import gradient_by_distance
-from .recurrent import RecurrentCell, RecurrentLayer
-from .rnn import RNN, RNNCell
+Every language model maps ``(ids, state) -> (logits, state)``; the tagger maps
+``(words, lengths, chars) -> logits``; the regressor ``x -> y``.
+"""
+
+from .encoder import RecurrentEncoder
+from .lm import NPLM, BigramLM, CharLM, charlm_parameters, count_parameters
+from .regressor import SequenceRegressor
 from .tagger import CharEncoder, Tagger
 
-__all__ = ["BigramLM", "CharLM", "charlm_parameters", "count_parameters", "hidden_trace",
-           "NPLM", "RecurrentCell", "RecurrentLayer", "RNN", "RNNCell",
-           "LSTM", "LSTMCell", "set_forget_bias", "GRU", "GRUCell", "record_gates",
-           "gradient_by_distance",
-           "RecurrentEncoder", "masked_run", "packed_run", "run_recurrent",
-           "CharEncoder", "Tagger"]
+__all__ = ["BigramLM", "NPLM", "CharLM", "charlm_parameters", "count_parameters",
+           "RecurrentEncoder", "SequenceRegressor", "CharEncoder", "Tagger"]

@@ -16,7 +16,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from .bidirectional import Lengths, RecurrentEncoder, packed_run
+from ..layers import Lengths, packed_run
+from .encoder import RecurrentEncoder
 
 
 class CharEncoder(nn.Module):

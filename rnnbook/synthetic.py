@@ -1,4 +1,4 @@
-"""Synthetic long-range tasks, and the many-to-one head that solves them.
+"""Synthetic long-range problems: the adding problem and the copy task.
 
 **Adding problem** (after Hochreiter & Schmidhuber, 1997), the variant used here: an example is
 a sequence of ``T`` steps with two input channels. Channel 0 holds numbers drawn uniformly from
@@ -19,11 +19,10 @@ cross-entropy of ``length * ln(symbols) / (2 * length + delay)`` nats per step.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Optional, Union
+from typing import Iterator, Union
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 ADDING_BASELINE_MSE = 1.0 / 6.0  #: MSE of always predicting 1.0 on the adding problem
 
@@ -89,61 +88,4 @@ def copy_baseline(length: int = 10, delay: int = 20, symbols: int = 8) -> float:
     return length * math.log(symbols) / (2 * length + delay)
 
 
-class SequenceRegressor(nn.Module):
-    """Many-to-one: a recurrent layer reads ``x`` ``(B, T, F)``; a linear layer maps its last
-    output ``(B, H)`` to ``out_features`` numbers. ``forward(x) -> (B,)`` if ``out_features``
-    is 1, else ``(B, out_features)``.
-
-    ``cell`` is a ready module with ``batch_first=True`` or a class with ``torch.nn.RNN``'s
-    constructor (``nn.RNN``, ``nn.LSTM``, ``nn.GRU``, or the book's ``RNN``/``LSTM``/``GRU``).
-    """
-
-    def __init__(self, input_size: int, hidden_size: int = 0,
-                 cell: Union[Callable[..., nn.Module], nn.Module] = nn.LSTM,
-                 out_features: int = 1, **layer_kwargs):
-        super().__init__()
-        if isinstance(cell, nn.Module):
-            if not getattr(cell, "batch_first", False):
-                raise ValueError("SequenceRegressor feeds (batch, time, features): build the "
-                                 "recurrent layer with batch_first=True")
-            self.rnn = cell
-        else:
-            if hidden_size < 1:
-                raise ValueError("give hidden_size (or pass a ready recurrent module as cell)")
-            self.rnn = cell(input_size, hidden_size, batch_first=True, **layer_kwargs)
-        width = self.rnn.hidden_size * (2 if getattr(self.rnn, "bidirectional", False) else 1)
-        self.out = nn.Linear(width, out_features)
-        self.out_features = out_features
-
-    def forward(self, x: Tensor) -> Tensor:
-        h, _ = self.rnn(x)
-        y = self.out(h[:, -1])
-        return y.squeeze(-1) if self.out_features == 1 else y
-
-
-def regression_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, int]:
-    """Mean squared error of ``model(x)`` against ``y``: the loss function for
-    :func:`rnnbook.train` on regression batches ``(x, y)``."""
-    x, y = batch
-    return F.mse_loss(model(x), y), y.numel()
-
-
-@torch.no_grad()
-def mse(model: nn.Module, x: Tensor, y: Tensor, batch_size: Optional[int] = 1024) -> float:
-    """Mean squared error of ``model`` on a data set (eval mode)."""
-    was = model.training
-    model.eval()
-    dev = next(model.parameters()).device
-    total = 0.0
-    try:
-        step = batch_size or len(x)
-        for i in range(0, len(x), step):
-            pred = model(x[i:i + step].to(dev))
-            total += float(((pred - y[i:i + step].to(dev)) ** 2).sum())
-    finally:
-        model.train(was)
-    return total / y.numel()
-
-
-__all__ = ["ADDING_BASELINE_MSE", "adding_problem", "AddingBatches", "copy_task", "copy_baseline",
-           "SequenceRegressor", "regression_loss", "mse"]
+__all__ = ["ADDING_BASELINE_MSE", "adding_problem", "AddingBatches", "copy_task", "copy_baseline"]

@@ -74,7 +74,7 @@ class LSTM(RecurrentLayer):
         if b_hh is not None:
             xw = xw + b_hh  # both biases enter every step unchanged: add b_hh once, for all t
         w_hh_t = w_hh.t()
-        log = getattr(self, "_gate_log", None)  # set by rnnbook.models.gates.record_gates
+        log = getattr(self, "_gate_log", None)  # set by rnnbook.layers.record_gates
         outputs, acts = [], []
         for t in range(xw.size(0)):
             h, c, gates = lstm_update(torch.addmm(xw[t], h, w_hh_t), c)

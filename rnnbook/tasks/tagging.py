@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .batching import PaddedBatches
-from .text import PAD, UNK, Vocab
+from ..batching import PaddedBatches
+from ..text import PAD, UNK, Vocab, pad_collate
+from ..train import eval_mode, model_device, to_device
 
 Pair = tuple[list[str], list[str]]  # (words, tags) of one sentence
 IGNORE = -100
@@ -68,9 +69,20 @@ class TaggingVocabs:
         return (word.lower() if self.lower else word) in self.words.stoi
 
 
+class TaggedBatch(NamedTuple):
+    """A batch of tagged sentences; padded tags are ``-100``, ``chars`` is ``None`` unless
+    the batches spell their words."""
+
+    words: torch.Tensor  #: (B, T) word ids, padded
+    lengths: torch.Tensor  #: (B,) real words per sentence
+    tags: torch.Tensor  #: (B, T) tag ids, -100 where padded
+    chars: Optional[torch.Tensor] = None  #: (B, T, C) character ids, 0 = padding
+
+
 class TaggedBatches(PaddedBatches):
-    """Padded batches of tagged sentences: ``(words (B, T), lengths (B,), tags (B, T))``, plus
-    ``chars (B, T, C)`` with ``chars=True`` (character ids, 0 = padding).
+    """Padded batches of tagged sentences: :class:`TaggedBatch` ``(words (B, T), lengths (B,),
+    tags (B, T), chars)``, with ``chars (B, T, C)`` when ``chars=True`` (character ids,
+    0 = padding), else ``None``.
 
     Padded tags are ``-100``. Shuffling and length-sorting work as in
     :class:`~rnnbook.batching.PaddedBatches`; with ``shuffle=False`` the order is the input's.
@@ -79,6 +91,10 @@ class TaggedBatches(PaddedBatches):
     def __init__(self, pairs: Sequence[Pair], vocabs: TaggingVocabs, batch_size: int,
                  chars: bool = False, shuffle: bool = True, seed: int = 0,
                  sort_by_length: bool = False):
+        for k, (ws, ts) in enumerate(pairs):
+            if len(ws) != len(ts):
+                raise ValueError(f"sentence {k} has {len(ws)} words but {len(ts)} tags; every "
+                                 "word needs exactly one tag")
         examples = [(vocabs.word_ids(ws), vocabs.tag_ids(ts)) for ws, ts in pairs]
         super().__init__(examples, batch_size, pad_id=vocabs.words.pad_id, shuffle=shuffle,
                          seed=seed, sort_by_length=sort_by_length)
@@ -86,55 +102,49 @@ class TaggedBatches(PaddedBatches):
             else None
 
     def __iter__(self):
-        from .text import pad_collate
-
         collate = pad_collate(self.pad_id)
         for idx in self._batches():
             x, lengths, y = collate([self.examples[i] for i in idx])
             if self.spellings is None:
-                yield x, lengths, y
+                yield TaggedBatch(x, lengths, y)
                 continue
             longest = max(len(w) for i in idx for w in self.spellings[i])
             chars = torch.zeros(*x.shape, longest, dtype=torch.long)
             for b, i in enumerate(idx):
                 for t, w in enumerate(self.spellings[i]):
                     chars[b, t, :len(w)] = torch.tensor(w)
-            yield x, lengths, y, chars
+            yield TaggedBatch(x, lengths, y, chars)
 
 
 class TaggingLoss:
     """Token-level cross-entropy over real tokens only: padded targets (-100) are skipped.
 
-    ``loss_fn(model, (words, lengths, tags[, chars])) -> (mean loss per token, tokens)``, for
-    :func:`rnnbook.train`.
+    ``loss_fn(model, batch) -> (mean loss per token, tokens)`` for a :class:`TaggedBatch`, for
+    :func:`rnnbook.train` and :func:`rnnbook.evaluate`.
     """
 
     def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
         words, lengths, tags, *chars = batch
+        chars = [c for c in chars if c is not None]
         logits = model(words, lengths, *chars)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tags.reshape(-1),
                                ignore_index=IGNORE)
         return loss, int((tags != IGNORE).sum())
 
 
-@torch.no_grad()
 def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
             batch_size: int = 256, chars: Optional[bool] = None) -> list[list[str]]:
     """The model's tag (arg-max) for every word of every sentence, as strings, in order."""
     if chars is None:
         chars = getattr(model, "chars", None) is not None
-    was = model.training
-    model.eval()
-    dev = next(model.parameters()).device
+    dev = model_device(model)
     out: list[list[str]] = []
-    try:
+    with eval_mode(model):
         for batch in TaggedBatches(pairs, vocabs, batch_size, chars=chars, shuffle=False):
-            words, lengths, _, *spell = batch
-            logits = model(words.to(dev), lengths, *(s.to(dev) for s in spell))
-            best = logits.argmax(-1).cpu()
-            out += [vocabs.tags.decode(best[b, :n]) for b, n in enumerate(lengths.tolist())]
-    finally:
-        model.train(was)
+            b = to_device(batch, dev)
+            spell = () if b.chars is None else (b.chars,)
+            best = model(b.words, batch.lengths, *spell).argmax(-1).cpu()
+            out += [vocabs.tags.decode(best[i, :n]) for i, n in enumerate(batch.lengths.tolist())]
     return out
 
 

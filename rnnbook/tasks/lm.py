@@ -1,4 +1,4 @@
-"""Language-modelling splits of word and name corpora, per-token scores, and model mixtures.
+"""The language-modelling task: its loss, per-token scores, model mixtures, a training recipe.
 
 A model is scored on a held-out stream ``x_0 .. x_{N-1}`` by ``log p(x_t | x_{<t})`` for
 ``t = 1 .. N-1``: the same tokens for a count-based model (:mod:`rnnbook.ngram`) and a neural one,
@@ -8,82 +8,30 @@ per-token probabilities can be mixed: ``p = lam p_a + (1 - lam) p_b``.
 
 from __future__ import annotations
 
-import random
-from typing import Sequence
-
 import numpy as np
 import torch
 from torch import nn
 
-from .batching import StreamBatches
-from .corpora import Corpus, contiguous_split
-from .ngram import _NGramCounts, as_ids
-from .text import Vocab, word_tokenize
-from .train import History, LanguageModelLoss, model_device, train
+from ..batching import StreamBatches
+from ..train import History, LanguageModelLoss, eval_mode, model_device, train
 
 
-def word_corpus(text: str, test_fraction: float = 0.1, val_fraction: float = 0.1,
-                min_freq: int = 2) -> Corpus:
-    """Lower-cased words and punctuation; contiguous train / val / test streams.
-
-    The last ``test_fraction`` of the tokens is the test set; the last ``val_fraction`` of the
-    rest is the validation set (for early stopping and mixing weights, never the test set). The
-    vocabulary is built from the training stream alone: tokens seen fewer than ``min_freq``
-    times there become ``<unk>`` everywhere.
-    """
-    tokens = word_tokenize(text, lower=True)
-    rest, test = contiguous_split(tokens, (1 - test_fraction, test_fraction))
-    train, val = contiguous_split(rest, (1 - val_fraction, val_fraction))
-    vocab = Vocab.build(train, min_freq=min_freq)
-
-    def ids(part):
-        return torch.tensor(vocab.encode(part), dtype=torch.long)
-
-    return Corpus(vocab, ids(train), ids(val), ids(test))
-
-
-def names_corpus(names: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1),
-                 seed: int = 0, boundary: str = ".") -> Corpus:
-    """Names shuffled (seeded) into train / val / test, each split one character stream.
-
-    Every name is followed by ``boundary``, and each stream starts with it: ``.emma.olivia.``.
-    The vocabulary is ``boundary`` (id 0) and the letters, with no special tokens. Predicting
-    the boundary is predicting the end of a name.
-    """
-    names = list(names)
-    random.Random(seed).shuffle(names)
-    parts = contiguous_split(names, fractions)
-    chars = sorted(set("".join(names)) - {boundary})
-    vocab = Vocab([boundary] + chars, specials=())
-
-    def ids(part):
-        text = boundary + "".join(n + boundary for n in part)
-        return torch.tensor(vocab.encode(text), dtype=torch.long)
-
-    return Corpus(vocab, *(ids(p) for p in parts))
-
-
-@torch.no_grad()
 def token_log_probs(model: nn.Module, ids: torch.Tensor, chunk: int = 2048) -> np.ndarray:
     """``log p(x_t | x_{<t})`` (nats) for ``t = 1 .. N-1`` under a model with the book's interface.
 
     The stream is read in chunks, each chunk's final state fed to the next, so a stateful model
     (an RNN, or an NPLM carrying its window) sees the whole past.
     """
-    was_training = model.training
-    model.eval()
     dev = model_device(model)
     ids = torch.as_tensor(ids, dtype=torch.long).flatten().to(dev)
     out, state = [], None
-    try:
+    with eval_mode(model):
         for start in range(0, len(ids) - 1, chunk):
             x = ids[start: min(start + chunk, len(ids) - 1)][None]
             y = ids[start + 1: start + 1 + x.size(1)]
             logits, state = model(x, state)
             lp = torch.log_softmax(logits[0].float(), -1).gather(1, y[:, None])[:, 0]
             out.append(lp.cpu().numpy().astype(np.float64))
-    finally:
-        model.train(was_training)
     return np.concatenate(out)
 
 
@@ -110,17 +58,6 @@ def cross_entropy(log_probs: np.ndarray) -> float:
     return float(-np.mean(log_probs))
 
 
-def unseen_share(train: Sequence[int] | torch.Tensor, test: Sequence[int] | torch.Tensor,
-                 order: int) -> float:
-    """Share of the test stream's n-grams (of ``order`` tokens) that never occur in training."""
-    tr, te = as_ids(train), as_ids(test)
-    if len(te) < order:
-        raise ValueError(f"the test stream is shorter than {order} tokens")
-    counts = _NGramCounts(tr, order, int(max(tr.max(), te.max())) + 1)
-    found = counts.lookup(te)[order][order - 1:]
-    return float(np.mean(found < 0))
-
-
 def fit_lm(model: nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, steps: int,
            batch_size: int, seq_len: int, lr: float, weight_decay: float = 0.01,
            log=print) -> History:
@@ -140,5 +77,5 @@ def fit_lm(model: nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, 
                  eval_every=max(1, steps // 10))
 
 
-__all__ = ["word_corpus", "names_corpus", "token_log_probs", "mixture_log_probs",
-           "best_mixture_weight", "cross_entropy", "unseen_share", "fit_lm"]
+__all__ = ["LanguageModelLoss", "token_log_probs", "mixture_log_probs", "best_mixture_weight",
+           "cross_entropy", "fit_lm"]

@@ -26,10 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .gru import GRU
-from .lstm import LSTM
 from .recurrent import RecurrentLayer, State
-from .rnn import RNN
 
 Lengths = Union[Tensor, Sequence[int]]
 
@@ -125,36 +122,3 @@ def final_states(h_n: Tensor, num_layers: int, bidirectional: bool = True) -> Te
     ``[layer, 0]`` is the forward direction, ``[layer, 1]`` the backward one."""
     d = 2 if bidirectional else 1
     return h_n.view(num_layers, d, *h_n.shape[1:])
-
-
-SCRATCH = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-
-class RecurrentEncoder(nn.Module):
-    """A (bi)directional RNN/LSTM/GRU over padded batches: ``torch.nn`` or the book's own.
-
-    ``RecurrentEncoder("lstm", F, H, bidirectional=True, scratch=False)`` wraps
-    ``torch.nn.LSTM(F, H, batch_first=True, bidirectional=True)`` (``scratch=True``: the book's
-    :class:`~rnnbook.models.lstm.LSTM`, same parameter names, so ``state_dict``s swap).
-    ``forward(x (B, T, F), lengths (B,) or None, hx=None) -> (output (B, T, D*H), h_n)``;
-    with ``lengths`` padding changes nothing (packed or masked, see :func:`run_recurrent`).
-    """
-
-    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bidirectional: bool = True, dropout: float = 0.0, scratch: bool = False):
-        super().__init__()
-        table = SCRATCH if scratch else TORCH
-        if cell not in table:
-            raise ValueError(f"cell must be one of {', '.join(table)}, got {cell!r}")
-        self.rnn = table[cell](input_size, hidden_size, num_layers=num_layers,
-                               batch_first=True, bidirectional=bidirectional,
-                               dropout=dropout if num_layers > 1 else 0.0)
-        self.cell, self.scratch = cell, scratch
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bidirectional = bidirectional
-        self.output_size = hidden_size * (2 if bidirectional else 1)
-
-    def forward(self, x: Tensor, lengths: Optional[Lengths] = None,
-                hx: Optional[State] = None) -> tuple[Tensor, State]:
-        return run_recurrent(self.rnn, x, lengths, hx)

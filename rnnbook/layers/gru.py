@@ -77,14 +77,14 @@ class GRU(RecurrentLayer):
 
     ``GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
     bidirectional=False, reset_after=True)``; ``forward(input, h0=None) -> (output, h_n)``
-    with the shapes of :class:`~rnnbook.models.rnn.RNN`. With ``reset_after=True`` (default)
+    with the shapes of :class:`~rnnbook.layers.RNN`. With ``reset_after=True`` (default)
     it computes exactly what ``torch.nn.GRU`` computes; ``False`` is Cho et al.'s GRU.
     """
 
     gates, state_size = 3, 1
 
     def __init__(self, *args, reset_after: bool = True, **kwargs):
-        """:class:`~rnnbook.models.recurrent.RecurrentLayer`'s arguments, and ``reset_after``."""
+        """:class:`~rnnbook.layers.RecurrentLayer`'s arguments, and ``reset_after``."""
         super().__init__(*args, **kwargs)
         self.reset_after = reset_after
 
@@ -92,7 +92,7 @@ class GRU(RecurrentLayer):
                    b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """The GRU equations for t = 1..T; ``xw`` ``(T, B, 3H)`` holds ``x_t W_ih^T + b_ih``."""
         (h,) = state
-        log = getattr(self, "_gate_log", None)  # set by rnnbook.models.gates.record_gates
+        log = getattr(self, "_gate_log", None)  # set by rnnbook.layers.record_gates
         outputs, acts = [], []
         for t in range(xw.size(0)):
             h, gates = gru_update(xw[t], h, w_hh, b_hh, self.reset_after)

@@ -1,0 +1,22 @@
+"""The recurrent layers written from their equations, each the twin of its ``torch.nn`` module.
+
+Cells (:class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`) and multi-layer, bidirectional
+layers (:class:`RNN`, :class:`LSTM`, :class:`GRU`) share parameter names, shapes and call
+signatures with PyTorch, so ``state_dict``s load both ways; :func:`make_layer` builds either
+kind; :mod:`~rnnbook.layers.packing` runs them over padded batches; :func:`record_gates` reads
+the gates of an LSTM or GRU.
+"""
+
+from .builder import KINDS, make_layer, output_size
+from .gates import record_gates
+from .gru import GRU, GRUCell, gru_update
+from .lstm import LSTM, LSTMCell, lstm_update, set_forget_bias
+from .packing import Lengths, final_states, masked_run, packed_run, run_recurrent, split_directions
+from .recurrent import RecurrentCell, RecurrentLayer, State
+from .rnn import RNN, RNNCell
+
+__all__ = ["KINDS", "make_layer", "output_size", "record_gates",
+           "RecurrentCell", "RecurrentLayer", "State", "Lengths",
+           "RNN", "RNNCell", "LSTM", "LSTMCell", "lstm_update", "set_forget_bias",
+           "GRU", "GRUCell", "gru_update",
+           "masked_run", "packed_run", "run_recurrent", "split_directions", "final_states"]
