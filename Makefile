@@ -14,7 +14,7 @@ export RNNBOOK_DATA := $(abspath ../shared/data)
 endif
 endif
 
-.PHONY: book test lint clean
+.PHONY: book test lint chapter clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check rnnbook tests book scripts
+
+# Run one chapter as the book build does, and print its time and text outputs:
+#   make chapter NB=book/lstm.ipynb   (cpu budget unless RNNBOOK_BUDGET says otherwise)
+chapter: $(STAMP)
+	RNNBOOK_BUDGET=$${RNNBOOK_BUDGET:-cpu} MPLBACKEND=Agg $(BIN)/python scripts/run_chapter.py $(NB)
 
 clean:
 	rm -rf _build

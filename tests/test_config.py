@@ -26,11 +26,14 @@ def test_unknown_budget_is_a_clear_error(monkeypatch):
         rnnbook.budget()
 
 
-def test_device_prefers_cuda(monkeypatch):
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     assert rnnbook.device().type == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert rnnbook.device().type in ("cpu", "mps")
+    assert rnnbook.device().type == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert rnnbook.device().type == "cpu"
 
 
 def test_seed_everything_repeats_random_draws():

@@ -1,6 +1,7 @@
 """Execute notebooks at the current budget and print their time and text outputs.
 
-    RNNBOOK_BUDGET=cpu .venv/bin/python .ci/run_notebook.py book/setup.ipynb [--quiet]
+    make chapter NB=book/setup.ipynb       # cpu budget; RNNBOOK_BUDGET=smoke for seconds
+    RNNBOOK_BUDGET=cpu .venv/bin/python scripts/run_chapter.py book/setup.ipynb [--quiet]
 
 The executed copy goes to /tmp/<name>-executed.ipynb; the source notebook is not touched.
 """
