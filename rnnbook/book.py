@@ -1,4 +1,5 @@
-"""Helpers that keep the book honest: show real source, glue computed numbers, check claims."""
+"""Helpers that keep the book honest: show real source, glue computed numbers, check claims,
+and lay computed results out as tables."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import inspect
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Optional, Sequence
 
 from .config import budget
 
@@ -92,3 +93,64 @@ def expect(condition: Any, claim: str) -> bool:
         raise ClaimFailed(f"the text claims '{claim}', but this run ({current} budget) "
                           "does not support it; fix the experiment or the text.")
     return held
+
+
+_ALIGN = {"l": "---", "r": "---:", "c": ":---:"}
+
+
+def table_text(columns: Sequence[Any], rows: Iterable[Sequence[Any]],
+               align: Optional[str] = None) -> str:
+    """The Markdown source of a table: a header of ``columns``, then one line per row.
+
+    Cells are written with ``str``; a ``|`` inside a cell is escaped. ``align`` has one letter
+    per column, ``l``, ``r`` or ``c`` (default: all left).
+    """
+    columns = [str(c) for c in columns]
+    if not columns:
+        raise ValueError("a table needs at least one column")
+    align = align or "l" * len(columns)
+    if len(align) != len(columns) or set(align) - set(_ALIGN):
+        raise ValueError(f"align needs one of l, r, c per column ({len(columns)}), got {align!r}")
+
+    def line(cells: Sequence[Any]) -> str:
+        return "| " + " | ".join(str(c).replace("|", r"\|") for c in cells) + " |"
+
+    lines = [line(columns), "|" + "|".join(_ALIGN[a] for a in align) + "|"]
+    for i, row in enumerate(rows):
+        row = list(row)
+        if len(row) != len(columns):
+            raise ValueError(f"row {i} has {len(row)} cells for {len(columns)} columns: {row!r}")
+        lines.append(line(row))
+    return "\n".join(lines)
+
+
+def table(columns: Sequence[Any], rows: Iterable[Sequence[Any]], align: Optional[str] = None,
+          caption: Optional[str] = None, display: bool = True) -> Any:
+    """A Markdown table of computed results, the way a chapter shows one.
+
+    ``columns`` are the headers, ``rows`` the lines (one value per column, written with
+    ``str``: format numbers before), ``align`` one letter per column (``l``, ``r``, ``c``) and
+    ``caption`` a line of text above the table. With ``display`` the table is rendered in the
+    page (printed outside IPython) and the call returns ``None``, so it adds no second copy as
+    a cell's last line; with ``display=False`` it returns an ``IPython.display.Markdown``
+    (to glue, for instance).
+    """
+    text = table_text(columns, rows, align)
+    if caption:
+        text = f"{caption}\n\n{text}"
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown
+        from IPython.display import display as show_it
+    except ImportError:  # pragma: no cover - plain Python
+        if display:
+            print(text)
+            return None
+        return text
+    if not display:
+        return Markdown(text)
+    if get_ipython() is None:
+        print(text)
+    else:
+        show_it(Markdown(text))
+    return None

@@ -71,3 +71,35 @@ def test_generate_follows_a_deterministic_model():
     assert generate(model, [0], steps=6, stop_id=2) == [1, 2]
     with pytest.raises(ValueError, match="prompt"):
         generate(model, [], steps=1)
+
+
+def test_table_text():
+    from rnnbook.book import table_text
+    text = table_text(["model", "loss | nats"], [["RNN", 1.5], ["a|b", "2.000"]], align="lr")
+    assert text.splitlines() == ["| model | loss \\| nats |", "|---|---:|", "| RNN | 1.5 |",
+                                 "| a\\|b | 2.000 |"]
+    assert table_text(["x"], []) == "| x |\n|---|"
+    assert table_text(["x", "y"], [[1, 2]], align="cr").splitlines()[1] == "|:---:|---:|"
+    with pytest.raises(ValueError, match="row 1 has 1 cells for 2 columns"):
+        table_text(["x", "y"], [[1, 2], [3]])
+    with pytest.raises(ValueError, match="align"):
+        table_text(["x", "y"], [[1, 2]], align="l")
+    with pytest.raises(ValueError, match="at least one column"):
+        table_text([], [])
+
+
+def test_table_displays_or_returns_markdown(monkeypatch, capsys):
+    import IPython
+    import IPython.display
+    from IPython.display import Markdown
+
+    from rnnbook.book import table
+    md = table(["a", "b"], [(1, 2)], caption="Two numbers:", display=False)
+    assert isinstance(md, Markdown) and md.data == "Two numbers:\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    assert table(["a"], [[1]]) is None  # outside IPython: printed
+    assert "| a |\n|---|\n| 1 |" in capsys.readouterr().out
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    assert table(["a"], [[1]]) is None
+    assert len(shown) == 1 and isinstance(shown[0], Markdown) and shown[0].data.endswith("| 1 |")
