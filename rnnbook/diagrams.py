@@ -1,5 +1,5 @@
-"""Diagrams drawn with matplotlib: a recurrent network folded and unrolled in time, and the
-bidirectional RNN unrolled."""
+"""Diagrams drawn with matplotlib: a recurrent network folded and unrolled in time, the
+bidirectional RNN unrolled, and the neural probabilistic language model (NPLM)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ from typing import Optional, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from . import plot as _plot  # noqa: F401  (applies the book's style)
-
 COLORS = {"x": "#dbe9f6", "h": "#fde2c8", "y": "#d9f0d3"}
 
 
-def _box(ax, x: float, y: float, text: str, kind: str, w: float = 0.62, h: float = 0.42) -> None:
+def _box(ax, x: float, y: float, text: str, kind: str, w: float = 0.62, h: float = 0.42,
+         fontsize: float = 10) -> None:
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
                                 fc=COLORS[kind], ec="0.25", lw=1.0))
-    ax.text(x, y, text, ha="center", va="center", fontsize=10)
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, start, end, label: str = "", rad: float = 0.0, offset=(0.0, 0.0)) -> None:
+def _arrow(ax, start, end, label: str = "", rad: float = 0.0, offset=(0.0, 0.0),
+           ls: str = "-") -> None:
     ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, lw=1.0,
-                                 color="0.25", connectionstyle=f"arc3,rad={rad}"))
+                                 color="0.25", connectionstyle=f"arc3,rad={rad}", ls=ls))
     if label:
         mx, my = (start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1]
         ax.text(mx, my, label, fontsize=8, color="0.3", ha="center", va="center")
@@ -124,6 +124,45 @@ def bidirectional(steps: int = 4, title: Optional[str] = None, ax=None):
     ax.set_ylim(-0.5, 3.4)
     ax.set_aspect("equal")
     ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def nplm(context: int = 3, title: Optional[str] = None, ax=None):
+    """Draw the NPLM of Bengio et al. (2003) for ``context`` (= n - 1) context words.
+
+    Each word ``w`` is looked up in the shared table ``C``; the vectors are concatenated into
+    ``x``; a ``tanh`` layer (``H``, ``d``) and the softmax output (``U``, ``b``) follow, with the
+    optional direct connections ``W`` from ``x`` to the output (dashed). Returns the axes.
+    """
+    if context < 1:
+        raise ValueError(f"the NPLM needs at least one context word, got {context}")
+    step, w = 2.2, 1.4
+    left, right = 1.0, 1.0 + step * (context - 1) + w
+    mid = (left + right) / 2
+    ax = ax or plt.subplots(figsize=(6.4 * (right + 3.2) / 10, 3.2))[1]
+    for i in range(context):
+        cx = left + step * i + w / 2
+        back = context - i
+        _box(ax, cx, 0.4, f"$w_{{t-{back}}}$", "x", w=w, h=0.6, fontsize=9)
+        _box(ax, cx, 1.6, r"$C(\cdot)$", "x", w=w, h=0.6, fontsize=9)
+        _arrow(ax, (cx, 0.7), (cx, 1.3))
+        _arrow(ax, (cx, 1.9), (mid, 2.5))
+    _box(ax, mid, 2.8, r"$x$: concatenated embeddings", "h", w=right - left, h=0.6, fontsize=9)
+    _box(ax, mid - 0.5, 3.9, r"$\tanh(d + Hx)$", "h", w=3.2, h=0.6, fontsize=9)
+    _box(ax, mid, 5.0, r"softmax$(b + Wx + U\tanh(\cdot))$", "y", w=right - left, h=0.6,
+         fontsize=9)
+    _arrow(ax, (mid - 0.5, 3.1), (mid - 0.5, 3.6), "$H$", offset=(0.25, 0))
+    _arrow(ax, (mid - 0.5, 4.2), (mid - 0.5, 4.7), "$U$", offset=(0.25, 0))
+    _arrow(ax, (right - 0.3, 3.1), (right - 0.3, 4.7), ls="--")
+    ax.text(right - 0.15, 3.9, "$W$ (direct,\noptional)", fontsize=8, color="0.2", va="center")
+    given = ", ".join(f"w_{{t-{k}}}" for k in range(context, 0, -1))
+    ax.text(right + 0.5, 5.0, f"$p(w_t \\mid {given})$", fontsize=9, va="center")
+    ax.text(right + 0.15, 1.6, "shared table $C$", fontsize=8, color="0.2", va="center")
+    ax.set_xlim(0, right + 3.2)
+    ax.set_ylim(0, 5.4)
+    ax.set_axis_off()
     if title:
         ax.set_title(title)
     return ax

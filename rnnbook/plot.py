@@ -1,4 +1,8 @@
-"""The book's figures, in one style: loss curves, heat maps."""
+"""The book's figures, in one style: loss curves, heat maps.
+
+The style is opt-in: importing :mod:`rnnbook` (or this module) leaves matplotlib's settings
+alone; a chapter calls :func:`use_style` once, after its imports.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,12 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (called on import of :mod:`rnnbook.plot`)."""
+    """Apply the book's matplotlib style (:data:`STYLE`) to ``matplotlib.rcParams``.
+
+    Each chapter calls it once after its imports; nothing in the package calls it, so importing
+    :mod:`rnnbook` changes no global setting of matplotlib.
+    """
     plt.rcParams.update(STYLE)
-
-
-use_style()
 
 _X = {"step": ("step", "optimiser step"), "time": ("time", "training time (s)"),
       "items": ("items", "tokens seen")}
