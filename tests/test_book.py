@@ -103,3 +103,64 @@ def test_table_displays_or_returns_markdown(monkeypatch, capsys):
     monkeypatch.setattr(IPython.display, "display", shown.append)
     assert table(["a"], [[1]]) is None
     assert len(shown) == 1 and isinstance(shown[0], Markdown) and shown[0].data.endswith("| 1 |")
+
+
+# Helpers that the chapters call instead of defining them in cells
+
+
+def _names():
+    from rnnbook.corpora import names_corpus
+    base = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn",
+            "abigail", "emily", "ella", "elizabeth", "camila", "luna", "sofia", "avery", "mila"]
+    return names_corpus(base * 6, seed=0)
+
+
+def test_ngram_table_and_results_table():
+    from rnnbook.book import table_text
+    from rnnbook.tasks import lm
+    corpus = _names()
+    table, best = lm.ngram_table(corpus, (1, 2, 3))
+    assert list(table) == [1, 2, 3] and best == min(table, key=lambda n: table[n]["kn_val"])
+    assert table[3]["kn_test"] < table[1]["kn_test"]  # context helps on names
+    assert all(r["fit_s"] >= 0 and r["add_k"] == 0.01 for r in table.values())
+    result = dict(model=1.5, mix=1.4, lam=0.25)
+    columns, rows = lm.results_table("names", table, best, result, 1234, 5.0, perplexity=False)
+    assert len(columns) == 4 and len(rows) == 2 * 3 + 2
+    assert rows[0][0] == "add-k (k = 0.01), 1-gram"
+    assert rows[-2] == ["NPLM", "1.500", "1,234", "5 s"]
+    assert f"{best}-gram (best on validation)" in table_text(columns, rows)
+    assert lm.results_table("w", table, best, result, 1, 1.0)[0][1] == "test perplexity"
+
+
+def test_compare_with_ngram():
+    from rnnbook.models import BigramLM
+    from rnnbook.ngram import KneserNeyLM
+    from rnnbook.tasks import lm
+    corpus = _names()
+    V = len(corpus.vocab)
+    kn = KneserNeyLM(2, V).fit(corpus.train)
+    torch.manual_seed(0)
+    r = lm.compare_with_ngram(BigramLM(V), kn, corpus)
+    assert 0 <= r["lam"] <= 1 and len(r["lp_test"]) == len(r["kn_test"]) == len(corpus.test) - 1
+    assert r["kn"] == pytest.approx(kn.cross_entropy(corpus.test))
+    assert r["mix"] == pytest.approx(
+        lm.cross_entropy(lm.mixture_log_probs(r["lp_test"], r["kn_test"], r["lam"])))
+
+
+def test_loss_by_position_restores_the_mode_and_skips_short_batches():
+    from rnnbook.models import CharLM
+    from rnnbook.tasks import lm
+    torch.manual_seed(0)
+    model = CharLM(7, 4, 8, cell="lstm", dropout=0.5)
+    ids = torch.randint(0, 7, (2 * 5 * 6 + 4,))
+    batches = rnnbook.StreamBatches(ids, 2, 6)
+    model.train()
+    pos = lm.loss_by_position(model, batches)
+    assert model.training and pos.shape == (6,)
+    model.eval()
+    with torch.no_grad():
+        rows = [torch.nn.functional.cross_entropy(model(x)[0].transpose(1, 2), y,
+                                                  reduction="none").mean(0)
+                for x, y in batches if x.size(1) == 6]
+    torch.testing.assert_close(pos, torch.stack(rows).mean(0))
+    assert lm.loss_by_position(model, batches, max_batches=1).shape == (6,)

@@ -1,4 +1,5 @@
-"""The language-modelling task: its loss, per-token scores, model mixtures, a training recipe.
+"""The language-modelling task: its loss, per-token scores, model mixtures, a training recipe,
+and the comparison of a neural model with count-based n-grams.
 
 A model is scored on a held-out stream ``x_0 .. x_{N-1}`` by ``log p(x_t | x_{<t})`` for
 ``t = 1 .. N-1``: the same tokens for a count-based model (:mod:`rnnbook.ngram`) and a neural one,
@@ -8,11 +9,16 @@ per-token probabilities can be mixed: ``p = lam p_a + (1 - lam) p_b``.
 
 from __future__ import annotations
 
+import math
+import time
+from typing import Any, Iterable, Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
 from ..batching import StreamBatches
+from ..ngram import AddKLM, KneserNeyLM
 from ..train import History, LanguageModelLoss, eval_mode, model_device, train
 
 
@@ -77,5 +83,89 @@ def fit_lm(model: nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, 
                  eval_every=max(1, steps // 10))
 
 
+def loss_by_position(model: nn.Module, batches: Iterable, max_batches: int = 10) -> torch.Tensor:
+    """Mean cross-entropy (nats) at each position of the windows ``(x, y)`` of ``batches``.
+
+    Averages over the first ``max_batches`` batches that have the length of the first one
+    (a shorter last batch is skipped). The model runs in evaluation mode, without gradients,
+    and is left in the mode it was in. Returns a tensor ``(time,)``.
+    """
+    rows, length = [], None
+    dev = model_device(model)
+    with eval_mode(model):
+        for i, (x, y) in enumerate(batches):
+            if i >= max_batches:
+                break
+            length = length or x.size(1)
+            if x.size(1) == length:
+                logits, _ = model(x.to(dev))
+                rows.append(torch.nn.functional.cross_entropy(
+                    logits.transpose(1, 2), y.to(dev), reduction="none").mean(0).cpu())
+    if not rows:
+        raise ValueError("no batches to score")
+    return torch.stack(rows).mean(0)
+
+
+def ngram_table(corpus: Any, orders: Sequence[int], add_k: float = 0.01
+                ) -> tuple[dict[int, dict[str, Any]], int]:
+    """Fit an interpolated Kneser-Ney model (discounts estimated) and an add-k model of each
+    order on ``corpus.train``; score them on ``corpus.val`` and ``corpus.test``.
+
+    Returns ``(table, best)``: ``table[n]`` holds the Kneser-Ney model ``kn``, its fitting time
+    ``fit_s`` (seconds, on this machine) and the cross-entropies ``kn_val``, ``kn_test`` and
+    ``addk_test`` (nats per token); ``best`` is the order with the lowest *validation*
+    cross-entropy (chosen on validation, not test).
+    """
+    V = len(corpus.vocab)
+    out = {}
+    for n in orders:
+        t0 = time.perf_counter()
+        kn = KneserNeyLM(n, V, discount=None).fit(corpus.train)
+        seconds = time.perf_counter() - t0
+        addk = AddKLM(n, V, k=add_k).fit(corpus.train)
+        out[n] = dict(kn=kn, fit_s=seconds, add_k=add_k, kn_val=kn.cross_entropy(corpus.val),
+                      kn_test=kn.cross_entropy(corpus.test),
+                      addk_test=addk.cross_entropy(corpus.test))
+    return out, min(out, key=lambda n: out[n]["kn_val"])
+
+
+def compare_with_ngram(model: nn.Module, kn: Any, corpus: Any) -> dict[str, Any]:
+    """A neural model, a count-based one and their mixture, on the same test tokens.
+
+    The mixing weight ``lam`` of the neural model is fitted on ``corpus.val``. Returns the test
+    cross-entropies ``model``, ``kn`` and ``mix`` (nats per token), ``lam``, and the per-token
+    test log-probabilities ``lp_test`` (neural) and ``kn_test``.
+    """
+    lp_val, lp_test = token_log_probs(model, corpus.val), token_log_probs(model, corpus.test)
+    kn_val, kn_test = kn.log_probs(corpus.val), kn.log_probs(corpus.test)
+    lam = best_mixture_weight(lp_val, kn_val)
+    return dict(model=cross_entropy(lp_test), kn=cross_entropy(kn_test), lam=lam,
+                mix=cross_entropy(mixture_log_probs(lp_test, kn_test, lam)),
+                lp_test=lp_test, kn_test=kn_test)
+
+
+def results_table(name: str, table: dict[int, dict[str, Any]], best: int, result: dict[str, Any],
+                  params: int, seconds: float, perplexity: bool = True,
+                  model_name: str = "NPLM") -> tuple[list[str], list[list[str]]]:
+    """Columns and rows of a results table (for :func:`rnnbook.book.table`): the add-k and
+    Kneser-Ney models of :func:`ngram_table`, the neural model and the mixture of
+    :func:`compare_with_ngram`, in test perplexity (``perplexity``) or nats per token."""
+    val = (lambda h: f"{math.exp(h):.1f}") if perplexity else (lambda h: f"{h:.3f}")
+    columns = [f"{name} model", f"test {'perplexity' if perplexity else 'nats/char'}",
+               "parameters or n-grams", "training time"]
+    rows = [[f"add-k (k = {r['add_k']:g}), {n}-gram", val(r["addk_test"]), "", ""]
+            for n, r in table.items()]
+    for n, r in table.items():
+        mark = " (best on validation)" if n == best else ""
+        size = sum(len(t) for t in r["kn"].counts.keys[1:])
+        rows.append([f"Kneser-Ney, {n}-gram{mark}", val(r["kn_test"]), f"{size:,} n-grams",
+                     f"{r['fit_s']:.2f} s"])
+    rows.append([model_name, val(result["model"]), f"{params:,}", f"{seconds:.0f} s"])
+    rows.append([f"mixture {model_name} + KN (lambda = {result['lam']:.2f})",
+                 val(result["mix"]), "", ""])
+    return columns, rows
+
+
 __all__ = ["LanguageModelLoss", "token_log_probs", "mixture_log_probs", "best_mixture_weight",
-           "cross_entropy", "fit_lm"]
+           "cross_entropy", "fit_lm", "loss_by_position", "ngram_table", "compare_with_ngram",
+           "results_table"]
