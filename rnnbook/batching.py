@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import torch
 
 from .text import pad
+
+
+class LMBatch(NamedTuple):
+    """A language-model batch: inputs ``x`` and next-token targets ``y``, both ``(B, T)``."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+class PaddedBatch(NamedTuple):
+    """Padded examples ``x`` ``(B, T)``, their true ``lengths`` ``(B,)`` and labels ``y``
+    (``(B,)`` for classification, ``(B, T)`` padded with -100 for tagging)."""
+
+    x: torch.Tensor
+    lengths: torch.Tensor
+    y: torch.Tensor
 
 
 class StreamBatches:
@@ -17,8 +33,8 @@ class StreamBatches:
     shifted by one. So row ``b`` of batch ``k+1`` continues row ``b`` of batch ``k``, and a
     recurrent state carried from one batch to the next is the state of the same text.
 
-    Iterating yields ``(x, y)``, both ``(batch_size, seq_len)`` int64 (the last batch may be
-    shorter in time). ``len()`` is the number of batches per pass.
+    Iterating yields :class:`LMBatch` ``(x, y)``, both ``(batch_size, seq_len)`` int64 (the last
+    batch may be shorter in time). ``len()`` is the number of batches per pass.
     """
 
     def __init__(self, ids: Sequence[int] | torch.Tensor, batch_size: int, seq_len: int):
@@ -41,19 +57,26 @@ class StreamBatches:
         """Number of target tokens in one pass."""
         return self.batch_size * (self.data.size(1) - 1)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[LMBatch]:
         last = self.data.size(1) - 1
         for start in range(0, last, self.seq_len):
             stop = min(start + self.seq_len, last)
-            yield self.data[:, start:stop], self.data[:, start + 1: stop + 1]
+            yield LMBatch(self.data[:, start:stop], self.data[:, start + 1: stop + 1])
 
 
 class PaddedBatches:
     """Shuffled mini-batches of ``(ids, label)`` examples, padded, with their lengths.
 
-    Yields ``(x, lengths, y)`` as :func:`rnnbook.text.pad_collate` builds them. With
-    ``sort_by_length`` the examples of each batch are drawn from a pool of similar lengths, so
-    little compute is spent on padding. A new shuffle per pass, reproducible from ``seed``.
+    Yields :class:`PaddedBatch` ``(x, lengths, y)`` as :func:`rnnbook.text.pad_collate` builds
+    them. With ``sort_by_length`` the examples of each batch are drawn from a pool of similar
+    lengths, so little compute is spent on padding. A new shuffle per pass, reproducible from
+    ``seed``.
+
+    :meth:`state_dict` / :meth:`load_state_dict` save and restore the shuffle, so that a resumed
+    run sees the same batches: the state is the generator's state at the start of the current
+    pass (which the next iteration replays) and ``position``, the batches of that pass already
+    consumed. The batcher does not skip them itself: :func:`rnnbook.train` skips the batches of
+    the pass that it has already trained on.
     """
 
     def __init__(
@@ -74,12 +97,14 @@ class PaddedBatches:
         self.batch_size, self.pad_id = batch_size, pad_id
         self.shuffle, self.sort_by_length, self.drop_last = shuffle, sort_by_length, drop_last
         self._generator = torch.Generator().manual_seed(seed)
+        # the pass in progress: generator state at its start, its batches, batches handed out
+        self._pass: Optional[dict[str, Any]] = None
 
     def __len__(self) -> int:
         n = len(self.examples)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _batches(self) -> list[list[int]]:
+    def _order(self) -> list[list[int]]:
         n = len(self.examples)
         order = torch.randperm(n, generator=self._generator).tolist() if self.shuffle \
             else list(range(n))
@@ -95,12 +120,36 @@ class PaddedBatches:
             batches = [batches[i] for i in perm]
         return batches
 
-    def __iter__(self):
+    def _batches(self) -> Iterator[list[int]]:
+        """The example indices of each batch of one pass, counting the batches handed out."""
+        start = self._generator.get_state()
+        batches = self._order()
+        self._pass = current = {"start": start, "batches": len(batches), "position": 0}
+        for idx in batches:
+            current["position"] += 1
+            yield idx
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"generator": ByteTensor, "position": int}``: the generator state from which the
+        next iteration draws the shuffle of the pass in progress (or of the next pass, when none
+        is in progress), and how many batches of that pass were already handed out."""
+        p = self._pass
+        if p is not None and 0 < p["position"] < p["batches"]:
+            return {"generator": p["start"].clone(), "position": p["position"]}
+        return {"generator": self._generator.get_state(), "position": 0}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`: the next iteration replays the saved pass from its
+        start (skipping its first ``position`` batches is the caller's job)."""
+        self._generator.set_state(state["generator"])
+        self._pass = None
+
+    def __iter__(self) -> Iterator[PaddedBatch]:
         from .text import pad_collate
 
         collate = pad_collate(self.pad_id)
         for idx in self._batches():
-            yield collate([self.examples[i] for i in idx])
+            yield PaddedBatch(*collate([self.examples[i] for i in idx]))
 
 
-__all__ = ["StreamBatches", "PaddedBatches", "pad"]
+__all__ = ["LMBatch", "PaddedBatch", "StreamBatches", "PaddedBatches", "pad"]

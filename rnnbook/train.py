@@ -9,13 +9,17 @@ loss stops being a number, and atomic checkpoints that a later call can resume f
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import pickle
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,7 +28,11 @@ LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, int]"]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the gradient became NaN or infinite; training stopped before the bad step."""
+    """The loss, the gradient, the weights or the validation loss became NaN or infinite.
+
+    Training stopped and the model was given back its last good weights (those of the last
+    finite evaluation, or of the start of the run).
+    """
 
 
 @dataclass
@@ -70,21 +78,31 @@ class History:
         return asdict(self)
 
 
+def _rebuild(seq: Any, items: Iterable) -> Any:
+    """A list/tuple of the same type as ``seq`` holding ``items`` (a NamedTuple included)."""
+    if isinstance(seq, tuple) and hasattr(seq, "_fields"):
+        return type(seq)(*items)
+    return type(seq)(items)
+
+
 def detach(state: Any) -> Any:
     """Cut a recurrent state (tensor, or tuple/list of them) from the graph that made it."""
     if state is None:
         return None
     if isinstance(state, torch.Tensor):
         return state.detach()
-    return type(state)(detach(s) for s in state)
+    return _rebuild(state, (detach(s) for s in state))
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
-    """Move every tensor in a (nested) batch to ``device``; leave other values alone."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+    """Move every tensor in a (nested) batch to ``device``; leave other values alone.
+
+    Lists, tuples and NamedTuples (:class:`~rnnbook.batching.LMBatch`, ...) keep their type.
+    """
+    if isinstance(batch, (torch.Tensor, nn.utils.rnn.PackedSequence)):
+        return batch.to(device, non_blocking=True)  # a PackedSequence keeps its sizes on the CPU
     if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(b, device) for b in batch)
+        return _rebuild(batch, (to_device(b, device) for b in batch))
     if isinstance(batch, dict):
         return {k: to_device(v, device) for k, v in batch.items()}
     return batch
@@ -126,54 +144,147 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-@torch.no_grad()
+@contextlib.contextmanager
+def eval_mode(model: nn.Module, no_grad: bool = True) -> Iterator[nn.Module]:
+    """``with eval_mode(model):`` runs the block with ``model.eval()`` (dropout off) and, by
+    default, under ``torch.no_grad()``; afterwards, even after an exception, every submodule
+    is back in the mode it was found in."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
 def evaluate(model: nn.Module, data: Iterable, loss_fn: LossFn, max_batches: int | None = None
              ) -> float:
     """Mean loss per item over ``data``, in eval mode and without building a graph."""
-    was_training = model.training
-    model.eval()
     if hasattr(loss_fn, "reset"):
         loss_fn.reset()
     dev = model_device(model)
     total, count = 0.0, 0
-    try:
+    with eval_mode(model):
         for i, batch in enumerate(data):
             if max_batches is not None and i >= max_batches:
                 break
             loss, n = loss_fn(model, to_device(batch, dev))
             total += float(loss) * n
             count += n
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("evaluation saw no items: the validation data is empty")
     return total / count
 
 
+def _rng_state() -> dict[str, Any]:
+    """Every global random state a run uses, as tensors and plain values (``weights_only``)."""
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    py_version, py_internal, py_gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"name": str(np_name), "keys": [int(k) for k in np_keys], "pos": int(np_pos),
+                  "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)},
+        "python": [int(py_version), [int(v) for v in py_internal], py_gauss],
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available():
+        for i, s in enumerate(cuda[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(s.cpu(), i)
+    n = state["numpy"]
+    np.random.set_state((n["name"], np.asarray(n["keys"], dtype=np.uint32), n["pos"],
+                         n["has_gauss"], n["cached_gaussian"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def _class_name(obj: Any) -> str | None:
+    return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
 def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
-                    step: int, history: History, scheduler: Any = None) -> None:
-    """Write a checkpoint atomically: a crash mid-write never leaves a broken file behind."""
+                    step: int, history: History, scheduler: Any = None, *,
+                    data: Any = None) -> None:
+    """Write a checkpoint atomically: a crash mid-write never leaves a broken file behind.
+
+    Besides the model, optimiser and scheduler states, the step and the :class:`History`, it
+    holds the optimiser's (and scheduler's) class, every global random state (torch, CUDA,
+    NumPy, Python) and, when ``data`` has a ``state_dict()`` (:class:`~rnnbook.batching.
+    PaddedBatches`), the state of the data, so that a resumed run repeats the same shuffles
+    and dropout masks. It contains tensors and plain Python values only, so that
+    :func:`load_checkpoint` can read it with ``torch.load(weights_only=True)``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "step": step, "history": history.to_dict()}, tmp)
-    os.replace(tmp, path)
+    ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "optimizer_class": _class_name(optimizer),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scheduler_class": _class_name(scheduler),
+            "step": step, "history": history.to_dict(), "rng": _rng_state(),
+            "data": data.state_dict() if callable(getattr(data, "state_dict", None)) else None}
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(ckpt, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None
-                    = None, scheduler: Any = None) -> tuple[int, History]:
+                    = None, scheduler: Any = None, *, data: Any = None, rng: bool = False
+                    ) -> tuple[int, History]:
     """Restore a model (and optimiser, scheduler) saved by :func:`save_checkpoint`.
 
-    Returns ``(step, history)``.
+    Returns ``(step, history)``. With ``data`` (an object with ``load_state_dict``, such as
+    :class:`~rnnbook.batching.PaddedBatches`) its saved state is restored too, and with
+    ``rng=True`` the global random states (torch, CUDA, NumPy, Python).
+
+    The file is read with ``torch.load(weights_only=True)``: a file that holds arbitrary
+    Python objects (which unpickling could make run code) is refused with
+    :class:`pickle.UnpicklingError`. An optimiser or scheduler of another class than the saved
+    one is refused with :class:`ValueError` before anything is loaded; if loading fails
+    anyway, the model keeps the weights it had.
     """
-    ckpt = torch.load(path, map_location=model_device(model), weights_only=False)
-    model.load_state_dict(ckpt["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(ckpt["optimizer"])
-    if scheduler is not None and ckpt.get("scheduler") is not None:
-        scheduler.load_state_dict(ckpt["scheduler"])
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise pickle.UnpicklingError(
+            f"refusing to load {path}: it is not a checkpoint of tensors and plain values as "
+            f"save_checkpoint writes, and unpickling it could run arbitrary code ({e})") from e
+    for what, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+        saved, given = ckpt.get(f"{what}_class"), _class_name(obj)
+        if obj is not None and saved is not None and saved != given:
+            raise ValueError(f"{path} was saved with the {what} {saved}, not {given}: resume "
+                             f"with the same {what} class, or start a fresh run")
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        model.load_state_dict(ckpt["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt.get("scheduler") is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+    except Exception:
+        model.load_state_dict(before)
+        raise
+    if data is not None and ckpt.get("data") is not None and hasattr(data, "load_state_dict"):
+        data.load_state_dict(ckpt["data"])
+    if rng and ckpt.get("rng") is not None:
+        _set_rng_state(ckpt["rng"])
     return ckpt["step"], History(**ckpt["history"])
 
 
@@ -183,7 +294,13 @@ def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, done: int):
     passes = len(data) if hasattr(data, "__len__") else 0  # type: ignore[arg-type]
     epoch, skip = (done // passes, done % passes) if passes else (0, 0)
     first = epoch
+    one_shot = iter(data) is data
     while epochs is None or epoch < epochs:
+        if one_shot and epoch > first:
+            raise ValueError(
+                "the training data is a one-shot iterator (a generator?) and it ran out after "
+                "one pass, before the run was done; pass a re-iterable such as a list or a "
+                "batcher (StreamBatches, PaddedBatches), or fewer steps")
         if hasattr(loss_fn, "reset"):
             loss_fn.reset()
         empty = True
@@ -195,6 +312,29 @@ def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, done: int):
         if empty:
             raise ValueError("the training data yielded no batches: it is empty")
         epoch += 1
+
+
+def _all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Whether every entry of every tensor is finite: a reduction or two per tensor, one sync.
+
+    On the GPU one fused ``max |entry|`` over all tensors; on the CPU ``aminmax`` per tensor
+    (several times faster there than the fused norm). Both propagate NaN.
+    """
+    if not tensors:
+        return True
+    with torch.no_grad():
+        try:
+            if tensors[0].is_cuda:
+                peaks = list(torch._foreach_norm(tensors, math.inf))
+            else:
+                peaks = [e for t in tensors for e in torch.aminmax(t)]
+        except (AttributeError, RuntimeError, TypeError, NotImplementedError):
+            peaks = [t.abs().max() for t in tensors]
+        try:
+            stacked = torch.stack(peaks)
+        except (RuntimeError, TypeError):  # tensors on several devices or of several dtypes
+            stacked = torch.stack([m.float().cpu() for m in peaks])
+        return bool(torch.isfinite(stacked).all())
 
 
 def train(
@@ -214,7 +354,8 @@ def train(
     eval_every: int | None = None,
     eval_batches: int | None = None,
     checkpoint: str | Path | None = None,
-    resume: bool = False,
+    resume: Union[bool, str] = False,
+    overwrite: bool = False,
     on_nan: str = "raise",
     progress: bool = True,
     log: Callable[[str], None] | None = print,
@@ -226,21 +367,53 @@ def train(
     ``max_seconds`` of training time, whichever comes first (give at least one). Every
     ``eval_every`` steps (default: ten times per run) it evaluates on ``val_data`` (at most
     ``eval_batches`` batches), logs a line and, with ``checkpoint``, saves one atomically.
-    ``clip`` is the maximum gradient norm (``None``: no clipping; the norm is still recorded).
-    Batches go to the model's device. With ``resume`` and an existing ``checkpoint`` the run
-    continues from it. A NaN/inf loss or gradient stops training *before* the bad update:
-    ``on_nan="raise"`` raises :class:`TrainingDiverged`, ``"stop"`` returns the history with
-    ``diverged=True``; either way the model keeps its last good weights and the last
-    checkpoint is untouched.
+    ``clip`` is the maximum gradient norm, a positive number (``None``: no clipping; the norm
+    is still recorded). Batches go to the model's device. ``train_data`` (and ``val_data``)
+    should be re-iterable (a list, a batcher): a one-shot generator serves a single pass only.
+
+    Checkpoints: ``resume=True`` continues from ``checkpoint``, which must exist
+    (:class:`FileNotFoundError` otherwise); ``resume="if-exists"`` continues from it if it
+    exists and starts afresh otherwise. Without ``resume`` an existing ``checkpoint`` file is
+    an error (:class:`FileExistsError`) unless ``overwrite=True``. A checkpoint holds the random
+    states and the state of ``train_data`` when it has a ``state_dict()``
+    (:class:`~rnnbook.batching.PaddedBatches`), so a resumed run repeats the straight run.
+
+    A NaN/inf loss or gradient stops training before the bad update; weights that are no longer
+    finite after an update, or a NaN/inf validation loss, stop it too. ``on_nan="raise"``
+    raises :class:`TrainingDiverged`, ``"stop"`` returns the history with ``diverged=True``;
+    either way the model is given back its last good weights (those of the last finite
+    evaluation, or of the start of the run), and no checkpoint ever holds non-finite weights
+    or a non-finite validation loss.
     """
     if steps is None and epochs is None and max_seconds is None:
         raise ValueError("say when to stop: give steps, epochs or max_seconds")
     if on_nan not in ("raise", "stop"):
         raise ValueError(f"on_nan must be 'raise' or 'stop', not {on_nan!r}")
+    if clip is not None and not clip > 0:  # also refuses NaN
+        raise ValueError(f"clip is the largest gradient norm allowed: a positive number (or None "
+                         f"for no clipping), not {clip}")
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"eval_every must be a positive number of steps, not {eval_every}")
+    if resume not in (False, True, "if-exists"):
+        raise ValueError(f"resume must be False, True or 'if-exists', not {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume needs the checkpoint to resume from: pass checkpoint=path")
+    exists = checkpoint is not None and Path(checkpoint).exists()
+    if resume is True and not exists:
+        raise FileNotFoundError(f"resume=True but there is no checkpoint at {checkpoint}; pass "
+                                "resume='if-exists' to start a fresh run when it is missing")
+    if exists and not resume and not overwrite:
+        raise FileExistsError(f"a checkpoint already exists at {checkpoint}: pass resume=True to "
+                              "continue from it, overwrite=True to replace it, or delete it")
+    if epochs is not None and epochs > 1 and iter(train_data) is train_data:
+        raise ValueError(f"the training data is a one-shot iterator (a generator?) but epochs="
+                         f"{epochs} needs {epochs} passes; pass a re-iterable such as a list or "
+                         "a batcher (StreamBatches, PaddedBatches)")
     from tqdm.auto import tqdm
 
     dev = model_device(model)
     params = [p for p in model.parameters() if p.requires_grad]
+    check = [p for p in params if p.numel() > 0]
     optimizer = optimizer or torch.optim.AdamW(params, lr=lr)
     if val_loss_fn is None:
         val_loss_fn = loss_fn.fresh() if hasattr(loss_fn, "fresh") else loss_fn
@@ -251,13 +424,26 @@ def train(
             eval_every = max(1, len(train_data))  # type: ignore[arg-type]
         else:
             eval_every = 100
+    if val_data is not None and iter(val_data) is val_data and not (
+            steps is not None and eval_every >= steps):
+        raise ValueError("val_data is a one-shot iterator (a generator?): the first evaluation "
+                         "would use it up; pass a re-iterable such as a list or a batcher")
 
     history, step = History(), 0
-    if resume and checkpoint is not None and Path(checkpoint).exists():
-        step, history = load_checkpoint(checkpoint, model, optimizer, scheduler)
+    if resume and exists:
+        step, history = load_checkpoint(checkpoint, model, optimizer, scheduler,  # type: ignore
+                                        data=train_data, rng=True)
         if log:
             log(f"resumed from {checkpoint} at step {step}")
+    elif resume and log:
+        log(f"no checkpoint at {checkpoint}: starting a fresh run")
 
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    # the last good point: weights the model is given back if the run diverges
+    good = {"step": step, "state": snapshot(), "what": "the checkpoint it resumed from"
+            if resume and exists else "the start of the run"}
     seconds = history.seconds
     items_total = history.items[-1] if history.items else 0
     window_loss, window_items, window_time = 0.0, 0, 0.0
@@ -267,9 +453,12 @@ def train(
     bar = tqdm(total=total, initial=step, disable=not progress, unit="step", leave=False)
     model.train()
 
-    def record() -> None:
+    def record() -> str | None:
+        """Evaluate, log, checkpoint; the problem if the validation loss is not finite."""
         nonlocal window_loss, window_items, window_time
         val = evaluate(model, val_data, val_loss_fn, eval_batches) if val_data is not None else None
+        if val is not None and not math.isfinite(val):
+            return f"the validation loss is {val} (not a finite number)"
         train_loss = window_loss / window_items if window_items else math.nan
         speed = window_items / window_time if window_time > 0 else math.nan
         history.step.append(step)
@@ -284,14 +473,19 @@ def train(
             log(f"step {step:>6} | train {train_loss:.4f}{val_txt} | "
                 f"{speed:,.0f} {unit}/s | {seconds:.1f} s")
         if checkpoint is not None:
-            save_checkpoint(checkpoint, model, optimizer, step, history, scheduler)
+            save_checkpoint(checkpoint, model, optimizer, step, history, scheduler,
+                            data=train_data)
+        good.update(step=step, state=snapshot(), what="the last finite evaluation")
+        return None
 
-    def diverge(what: str, value: float) -> History:
+    def diverge(at: int, problem: str) -> History:
+        optimizer.zero_grad(set_to_none=True)
+        model.load_state_dict(good["state"])
         kept = (f" The last good checkpoint, {checkpoint}, is untouched." if checkpoint is not None
                 and Path(checkpoint).exists() else "")
-        msg = (f"training stopped at step {step + 1}: the {what} is {value} (not a finite number). "
-               f"The model keeps its weights from before this step.{kept} Try a lower learning "
-               "rate, gradient clipping (clip=1.0) or a check of the inputs.")
+        msg = (f"training stopped at step {at}: {problem}. The model is given back its weights "
+               f"of step {good['step']} ({good['what']}).{kept} Try a lower learning rate, "
+               "gradient clipping (clip=1.0) or a check of the inputs.")
         history.diverged, history.message = True, msg
         bar.close()
         if on_nan == "raise":
@@ -300,25 +494,31 @@ def train(
             log(msg)
         return history
 
+    end = object()
+    batches = _epochs(train_data, loss_fn, epochs, step)
     try:
-        for batch in _epochs(train_data, loss_fn, epochs, step):
-            if (steps is not None and step >= steps) or (
-                    max_seconds is not None and seconds >= max_seconds):
+        # the stop test comes before the next batch is drawn, so that the data's position
+        # (saved in checkpoints) counts only the batches trained on
+        while not ((steps is not None and step >= steps) or (
+                max_seconds is not None and seconds >= max_seconds)):
+            batch = next(batches, end)
+            if batch is end:
                 break
             t0 = time.perf_counter()
             loss, n = loss_fn(model, to_device(batch, dev))
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
-                return diverge("loss", loss_value)
+                return diverge(step + 1, f"the loss is {loss_value} (not a finite number)")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = float(nn.utils.clip_grad_norm_(params, clip if clip is not None else math.inf))
             if not math.isfinite(norm):
-                optimizer.zero_grad(set_to_none=True)
-                return diverge("gradient norm", norm)
+                return diverge(step + 1, f"the gradient norm is {norm} (not a finite number)")
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            if not _all_finite(check):
+                return diverge(step + 1, "after its update some weights are not finite numbers")
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             dt = time.perf_counter() - t0
@@ -332,9 +532,13 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
             if step % eval_every == 0:
-                record()
+                problem = record()
+                if problem:
+                    return diverge(step, problem)
         if not history.step or history.step[-1] != step:
-            record()
+            problem = record()
+            if problem:
+                return diverge(step, problem)
     finally:
         bar.close()
     return history

@@ -47,3 +47,40 @@ def test_padded_batches_shuffle_differs_between_passes_but_is_seeded():
 def test_padded_batches_reject_empty_data():
     with pytest.raises(ValueError, match="empty"):
         PaddedBatches([], batch_size=2)
+
+
+def test_batches_are_named_tuples_that_still_unpack():
+    from rnnbook.batching import LMBatch, PaddedBatch
+
+    batch = next(iter(StreamBatches(torch.arange(103), batch_size=4, seq_len=5)))
+    assert isinstance(batch, LMBatch) and torch.equal(batch.y, batch.x + 1)
+    x, y = batch
+    assert x is batch.x and y is batch.y
+    padded = next(iter(PaddedBatches([([1, 2], 0), ([3], 1)], batch_size=2, shuffle=False)))
+    assert isinstance(padded, PaddedBatch)
+    x, lengths, y = padded
+    assert padded.lengths.tolist() == [2, 1] and padded.y.tolist() == [0, 1]
+    assert torch.equal(x, torch.tensor([[1, 2], [3, 0]]))
+
+
+def _labels(batches):
+    return [b.y.tolist() for b in batches]
+
+
+@pytest.mark.parametrize("consumed", [0, 2, 3, 5])  # 3 batches per pass: 3 is a pass boundary
+def test_padded_batches_state_replays_the_pass_in_progress(consumed):
+    examples = [([i + 1], i) for i in range(9)]
+    a = PaddedBatches(examples, batch_size=3, seed=4)
+    straight = _labels(b for _ in range(3) for b in a)  # three passes
+    a = PaddedBatches(examples, batch_size=3, seed=4)
+    it = (b for _ in range(3) for b in a)
+    for _ in range(consumed):
+        next(it)
+    state = a.state_dict()
+    assert state["position"] == consumed % 3 and state["generator"].dtype == torch.uint8
+    b = PaddedBatches(examples, batch_size=3, seed=99)
+    b.load_state_dict(state)
+    # as rnnbook.train does: replay the pass in progress, skipping the batches already used
+    resumed = _labels(b)[state["position"]:] + _labels(b)
+    assert resumed == straight[consumed:consumed + len(resumed)]
+    assert len(resumed) >= 3

@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 import torch
@@ -156,3 +157,173 @@ def test_resume_with_epochs_does_not_train_extra_passes(tmp_path):
     h = train(BigramLM(5), data, LanguageModelLoss(), epochs=2, eval_every=10, checkpoint=ckpt,
               resume=True, progress=False, log=None)
     assert h.step[-1] == 100
+
+
+def test_to_device_keeps_named_tuples_lists_and_tuples():
+    from rnnbook.batching import LMBatch
+    from rnnbook.train import detach, to_device
+
+    x, y = torch.zeros(2, 3), torch.ones(2, 3)
+    moved = to_device(LMBatch(x, y), torch.device("cpu"))
+    assert isinstance(moved, LMBatch) and moved.y is y
+    assert to_device([x, (y, "tag")], torch.device("cpu")) == [x, (y, "tag")]
+    state = detach(LMBatch(x.requires_grad_() * 2, y))
+    assert isinstance(state, LMBatch) and not state.x.requires_grad
+    packed = nn.utils.rnn.pack_padded_sequence(torch.ones(2, 3, 1), torch.tensor([3, 1]),
+                                               batch_first=True)
+    moved = to_device(packed, torch.device("cpu"))
+    assert isinstance(moved, nn.utils.rnn.PackedSequence) and torch.equal(moved.data, packed.data)
+
+
+def test_eval_mode_restores_the_mode_it_found():
+    from rnnbook.train import eval_mode
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    model[1].eval()  # a submodule frozen in eval mode stays so
+    with eval_mode(model) as m:
+        assert m is model and not model.training and not model[0].training
+        assert not torch.is_grad_enabled()
+    assert model.training and model[0].training and not model[1].training
+    model.eval()
+    with eval_mode(model, no_grad=False):
+        assert torch.is_grad_enabled()
+    assert not model.training
+    model.train()
+    with pytest.raises(KeyError), eval_mode(model):
+        raise KeyError("boom")
+    assert model.training and torch.is_grad_enabled()
+
+
+def huge_lr_run(**kw):
+    rnnbook.seed_everything(0)
+    model = BigramLM(5)
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
+    with pytest.raises(TrainingDiverged) as err:
+        train(model, data, LanguageModelLoss(), steps=100, lr=1e6, val_data=data,
+              progress=False, log=None, **kw)
+    return model, str(err.value)
+
+
+def test_divergence_after_an_update_gives_back_the_start_weights():
+    model, msg = huge_lr_run(eval_every=1000)
+    # BigramLM starts from zeros; AdamW at lr=1e6 blows the weights up to inf in ~10 steps
+    assert torch.equal(model.logits.weight, torch.zeros(5, 5))
+    assert "weights are not finite" in msg and "weights of step 0 (the start of the run)" in msg
+
+
+def test_divergence_never_checkpoints_nan_and_restores_the_last_good_state(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    model, msg = huge_lr_run(eval_every=1, checkpoint=ckpt)
+    saved = BigramLM(5)
+    step, hist = load_checkpoint(ckpt, saved)
+    assert torch.isfinite(saved.logits.weight).all()
+    assert all(math.isfinite(v) for v in hist.val_loss)
+    assert torch.isfinite(model.logits.weight).all()
+    assert torch.equal(model.logits.weight, saved.logits.weight)
+    assert f"weights of step {step} (the last finite evaluation)" in msg and "untouched" in msg
+
+
+class NanWhenEvaluated(nn.Module):
+    """A fine language model in train mode; NaN logits in eval mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = nn.Embedding(5, 5)
+
+    def forward(self, ids, state=None):
+        out = self.table(ids)
+        return (out if self.training else out * float("nan")), None
+
+
+def test_a_nan_validation_loss_is_divergence_and_is_not_saved(tmp_path):
+    torch.manual_seed(0)
+    model = NanWhenEvaluated()
+    start = model.table.weight.detach().clone()
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
+    ckpt = tmp_path / "run.pt"
+    h = train(model, data, LanguageModelLoss(), steps=10, eval_every=5, val_data=data,
+              checkpoint=ckpt, on_nan="stop", progress=False, log=None)
+    assert h.diverged and "step 5: the validation loss is nan" in h.message
+    assert h.val_loss == [] and not ckpt.exists()
+    assert torch.equal(model.table.weight, start)
+
+
+@pytest.mark.parametrize("clip", [float("nan"), -1.0, 0.0])
+def test_clip_must_be_a_positive_number(clip):
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
+    with pytest.raises(ValueError, match="clip"):
+        train(BigramLM(5), data, LanguageModelLoss(), steps=5, clip=clip, progress=False,
+              log=None)
+
+
+def test_eval_every_must_be_positive():
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
+    with pytest.raises(ValueError, match="eval_every"):
+        train(BigramLM(5), data, LanguageModelLoss(), steps=2, eval_every=0, progress=False,
+              log=None)
+
+
+def test_a_one_shot_iterator_is_a_clear_error():
+    data = list(rnnbook.StreamBatches(periodic_stream(), 4, 10))  # 50 batches
+    model = BigramLM(5)
+    with pytest.raises(ValueError, match="one-shot.*list or a batcher"):
+        train(model, iter(data), LanguageModelLoss(), epochs=2, progress=False, log=None)
+    assert torch.equal(model.logits.weight, torch.zeros(5, 5))  # refused before training
+    with pytest.raises(ValueError, match="one-shot.*list or a batcher"):
+        train(model, iter(data), LanguageModelLoss(), steps=60, progress=False, log=None)
+    h = train(model, iter(data), LanguageModelLoss(), steps=50, progress=False, log=None)
+    assert h.step[-1] == 50  # a single pass is fine
+
+
+def test_resume_needs_the_file_and_a_checkpoint_is_never_overwritten_silently(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
+
+    def run(**kw):
+        return train(BigramLM(5), data, LanguageModelLoss(), steps=4, eval_every=4, checkpoint=ckpt,
+                     progress=False, log=None, **kw)
+
+    with pytest.raises(FileNotFoundError, match="run.pt"):
+        run(resume=True)
+    assert run(resume="if-exists").step == [4]  # no file: a fresh run
+    with pytest.raises(FileExistsError, match="resume=True"):
+        run()
+    assert run(overwrite=True).step == [4]
+    assert run(resume=True).step == [4]  # already done
+
+
+def test_resume_with_another_optimizer_is_refused_before_loading(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    data = rnnbook.StreamBatches(periodic_stream(), 4, 10)
+    train(BigramLM(5), data, LanguageModelLoss(), steps=4, checkpoint=ckpt, lr=0.1,
+          progress=False, log=None)
+    model = BigramLM(5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="AdamW.*SGD"):
+        train(model, data, LanguageModelLoss(), steps=8, optimizer=opt, checkpoint=ckpt,
+              resume=True, progress=False, log=None)
+    assert torch.equal(model.logits.weight, torch.zeros(5, 5))  # nothing was loaded
+
+
+def test_checkpoint_writes_are_synced_and_a_failed_write_leaves_no_tmp(tmp_path, monkeypatch):
+    from rnnbook.train import History, save_checkpoint
+
+    model = BigramLM(5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "ck.pt"
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    save_checkpoint(path, model, opt, 0, History())
+    assert synced and path.exists()
+
+    def broken_save(obj, f, *a, **k):
+        if isinstance(f, (str, os.PathLike)):
+            f = open(f, "wb")
+        f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(tmp_path / "new.pt", model, opt, 0, History())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]
