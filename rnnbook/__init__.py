@@ -16,8 +16,9 @@ from .book import ClaimFailed, expect, glue, show
 from .config import budget, device, hparams, seed_everything
 from .generate import generate
 from .metrics import accuracy, bits, perplexity
+from .tasks.lm import LanguageModelLoss
 from .text import Vocab, char_tokenize, word_tokenize
-from .train import History, LanguageModelLoss, TrainingDiverged, eval_mode, evaluate, train
+from .train import History, TrainingDiverged, eval_mode, evaluate, train
 
 try:
     __version__ = version("rnnbook")

@@ -1,7 +1,8 @@
 """One training loop for every model in the book.
 
 ``train(model, batches, loss_fn, ...)`` knows nothing about chapters. A *loss function* turns a
-batch into ``(mean_loss, n_items)``; :class:`LanguageModelLoss` is the one language models use.
+batch into ``(mean_loss, n_items)``; each task module (:mod:`rnnbook.tasks`) provides its own,
+e.g. :class:`rnnbook.tasks.lm.LanguageModelLoss`.
 The loop adds what every run needs: a progress bar, a text log at each evaluation (the built
 book shows text, not widgets), a :class:`History`, gradient-norm clipping, a clear stop when the
 loss stops being a number, and atomic checkpoints that a later call can resume from.
@@ -21,7 +22,6 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, int]"]
@@ -106,35 +106,6 @@ def to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, dict):
         return {k: to_device(v, device) for k, v in batch.items()}
     return batch
-
-
-class LanguageModelLoss:
-    """Next-token cross-entropy for models that map ``(ids, state) -> (logits, state)``.
-
-    A batch is ``(x, y)``, both ``(batch, time)``; logits are ``(batch, time, vocab)``. With
-    ``stateful=True`` (truncated BPTT over :class:`~rnnbook.batching.StreamBatches`) the final
-    state of one batch, detached, is the initial state of the next; :meth:`reset` forgets it.
-    """
-
-    def __init__(self, stateful: bool = False, ignore_index: int = -100):
-        self.stateful, self.ignore_index = stateful, ignore_index
-        self.state: Any = None
-
-    def reset(self) -> None:
-        self.state = None
-
-    def fresh(self) -> LanguageModelLoss:
-        """A copy with its own (empty) state, e.g. for validation."""
-        return LanguageModelLoss(self.stateful, self.ignore_index)
-
-    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
-        x, y = batch
-        logits, state = model(x, self.state if self.stateful else None)
-        if self.stateful:
-            self.state = detach(state)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
-                               ignore_index=self.ignore_index)
-        return loss, int((y != self.ignore_index).sum())
 
 
 def model_device(model: nn.Module) -> torch.device:

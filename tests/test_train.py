@@ -7,7 +7,8 @@ from torch import nn
 
 import rnnbook
 from rnnbook.models import BigramLM
-from rnnbook.train import LanguageModelLoss, TrainingDiverged, evaluate, load_checkpoint, train
+from rnnbook.tasks.lm import LanguageModelLoss
+from rnnbook.train import TrainingDiverged, evaluate, load_checkpoint, train
 
 
 def periodic_stream(n=2004, period=5):

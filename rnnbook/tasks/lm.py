@@ -15,11 +15,41 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..batching import StreamBatches
 from ..ngram import AddKLM, KneserNeyLM
-from ..train import History, LanguageModelLoss, eval_mode, model_device, train
+from ..train import History, detach, eval_mode, model_device, train
+
+
+class LanguageModelLoss:
+    """Next-token cross-entropy for models that map ``(ids, state) -> (logits, state)``.
+
+    A batch is ``(x, y)``, both ``(batch, time)``; logits are ``(batch, time, vocab)``. With
+    ``stateful=True`` (truncated BPTT over :class:`~rnnbook.batching.StreamBatches`) the final
+    state of one batch, detached, is the initial state of the next; :meth:`reset` forgets it.
+    """
+
+    def __init__(self, stateful: bool = False, ignore_index: int = -100):
+        self.stateful, self.ignore_index = stateful, ignore_index
+        self.state: Any = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def fresh(self) -> LanguageModelLoss:
+        """A copy with its own (empty) state, e.g. for validation."""
+        return LanguageModelLoss(self.stateful, self.ignore_index)
+
+    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
+        x, y = batch
+        logits, state = model(x, self.state if self.stateful else None)
+        if self.stateful:
+            self.state = detach(state)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
+                               ignore_index=self.ignore_index)
+        return loss, int((y != self.ignore_index).sum())
 
 
 def token_log_probs(model: nn.Module, ids: torch.Tensor, chunk: int = 2048) -> np.ndarray:
