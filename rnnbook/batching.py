@@ -38,7 +38,11 @@ class StreamBatches:
     """
 
     def __init__(self, ids: Sequence[int] | torch.Tensor, batch_size: int, seq_len: int):
-        ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+        given = torch.as_tensor(ids)
+        if given.is_floating_point() or given.is_complex() or given.dtype == torch.bool:
+            raise TypeError(f"token ids must be integers, got a stream of dtype {given.dtype}; "
+                            "encode the text with a Vocab (ids are int64)")
+        ids = given.to(torch.long).flatten()
         if batch_size < 1 or seq_len < 1:
             raise ValueError(
                 f"batch_size and seq_len must be positive, got {batch_size}, {seq_len}")

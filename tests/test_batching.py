@@ -84,3 +84,10 @@ def test_padded_batches_state_replays_the_pass_in_progress(consumed):
     resumed = _labels(b)[state["position"]:] + _labels(b)
     assert resumed == straight[consumed:consumed + len(resumed)]
     assert len(resumed) >= 3
+
+
+@pytest.mark.parametrize("ids", [torch.tensor([0.0, 1.7, 2.0, 3.0] * 4), [0.5, 1.0, 2.0] * 5,
+                                 torch.ones(12, dtype=torch.bool)])
+def test_stream_batches_refuse_ids_that_are_not_integers(ids):
+    with pytest.raises(TypeError, match="must be integers"):
+        StreamBatches(ids, 2, 3)
