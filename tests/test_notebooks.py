@@ -1,5 +1,7 @@
-"""Every chapter notebook is listed in the table of contents, clean, and starts by installing."""
+"""Every chapter notebook is listed in the table of contents, clean, starts by installing the
+package and applying the book's style, and leaves classes and long functions to the package."""
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -51,11 +53,62 @@ def test_first_code_cell_installs_rnnbook(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_no_classes_defined_in_notebooks(path):
-    """One source of truth: models and loops live in the package, not in cells."""
+def test_first_code_cell_applies_the_book_style(path):
+    """Importing rnnbook leaves matplotlib alone; each chapter opts in to the style."""
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code").source
+    assert "rnnbook.plot.use_style()" in first, \
+        f"{path.name}: the first code cell must call rnnbook.plot.use_style() after the imports"
+
+
+MAX_DEF_LINES = 10
+
+
+def code_cells(path):
+    """``(index, syntax tree)`` of every code cell; lines of IPython magics (``%``, ``!``) are
+    blanked first, so that the rest parses."""
     nb = nbformat.read(path, as_version=4)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
-            for line in cell.source.splitlines():
-                assert not line.startswith("class "), \
-                    f"{path.name}: cell {i} defines a class; move it into the rnnbook package"
+            lines = ["" if line.lstrip().startswith(("%", "!")) else line
+                     for line in cell.source.splitlines()]
+            yield i, ast.parse("\n".join(lines), filename=f"{path.name}, cell {i}")
+
+
+def body_lines(node) -> int:
+    """Lines from the first statement of a function's body (its docstring included) to the
+    end of the last one."""
+    return node.body[-1].end_lineno - node.body[0].lineno + 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_classes_or_long_functions_in_notebooks(path):
+    """One source of truth: models, loops and helpers live in the package, not in cells.
+
+    A chapter may define a short function (at most ten lines of body) for its own use, an
+    exercise's solution for instance; anything longer, and any class, belongs in the package,
+    where it is tested and a chapter shows it with ``rnnbook.show``.
+    """
+    for i, tree in code_cells(path):
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.ClassDef), \
+                f"{path.name}: cell {i} defines class {node.name}; move it into the package"
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = body_lines(node)
+                assert n <= MAX_DEF_LINES, (
+                    f"{path.name}: cell {i} defines {node.name}() with {n} lines of body "
+                    f"(at most {MAX_DEF_LINES}); move it into the rnnbook package")
+
+
+def test_the_function_rules_see_what_they_should(tmp_path):
+    cells = ["%matplotlib inline\nclass A:\n    pass",
+             "def long():\n" + "    x = 1\n" * (MAX_DEF_LINES + 1),
+             "def short():\n" + "    x = 1\n" * MAX_DEF_LINES + "!ls"]
+    path = tmp_path / "fake.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]),
+                   path)
+    trees = dict(code_cells(path))
+    assert any(isinstance(n, ast.ClassDef) for n in ast.walk(trees[0]))
+    lengths = {n.name: body_lines(n) for t in trees.values() for n in ast.walk(t)
+               if isinstance(n, ast.FunctionDef)}
+    assert lengths == {"long": MAX_DEF_LINES + 1, "short": MAX_DEF_LINES}
