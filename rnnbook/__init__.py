@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import batching, corpora, data, layers, metrics, models, plot, tasks, text
 from .batching import PaddedBatches, StreamBatches
-from .book import ClaimFailed, expect, glue, show
+from .book import ClaimFailed, expect, glue, show, table
 from .config import budget, device, hparams, seed_everything
 from .generate import generate
 from .metrics import accuracy, bits, perplexity
@@ -27,7 +27,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "batching", "corpora", "data", "layers", "metrics", "models", "plot", "tasks", "text",
-    "PaddedBatches", "StreamBatches", "ClaimFailed", "expect", "glue", "show",
+    "PaddedBatches", "StreamBatches", "ClaimFailed", "expect", "glue", "show", "table",
     "budget", "device", "hparams", "seed_everything", "generate",
     "accuracy", "bits", "perplexity", "Vocab", "char_tokenize", "word_tokenize",
     "History", "LanguageModelLoss", "TrainingDiverged", "eval_mode", "evaluate", "train",
