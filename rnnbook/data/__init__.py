@@ -31,12 +31,12 @@ The ``load_*`` functions return ready-to-use Python objects. They cache what the
 call returns a fresh copy, so a caller may change the result freely.
 
 The package is split in three modules, all re-exported here: :mod:`rnnbook.data.registry` (the
-entries, the errors, :func:`available`, :func:`info`, :func:`table`), :mod:`rnnbook.data.files`
-(the look-up, verification and download: :func:`fetch`) and :mod:`rnnbook.data.loaders`
-(the ``load_*`` functions and :func:`load`, which calls the loader each entry names).
+entries, the errors, :func:`available`, :func:`info`), :mod:`rnnbook.data.files` (the look-up,
+verification and download: :func:`fetch`; :func:`table`) and :mod:`rnnbook.data.loaders` (the
+``load_*`` functions and :func:`load`, which calls the loader each entry names).
 """
 
-from .files import fetch
+from .files import fetch, table
 from .loaders import (
     ENTREE_OPS,
     load,
@@ -61,7 +61,6 @@ from .registry import (
     UnknownDataSet,
     available,
     info,
-    table,
 )
 
 __all__ = [

@@ -18,9 +18,17 @@ from typing import Iterator, Optional
 
 import pooch
 
-from .registry import _HINTS, ChecksumMismatch, DataError, DataSet, DataUnavailable, info
+from .registry import (
+    _HINTS,
+    REGISTRY,
+    ChecksumMismatch,
+    DataError,
+    DataSet,
+    DataUnavailable,
+    info,
+)
 
-__all__ = ["fetch"]
+__all__ = ["fetch", "table"]
 
 _VERIFIED: set[tuple[str, int, int, str]] = set()   # (path, size, mtime_ns, expected hash)
 
@@ -296,3 +304,30 @@ def fetch(name: str, file: str) -> Path:
     names no folder).
     """
     return _fetch_many(name, [file])[0]
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB"):
+        if value < 1000:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def table() -> list[dict]:
+    """One row per data set: name, files (count), size, licence, source, offline.
+
+    ``size`` is human-readable (decimal units, ``"≥ 2.4 MB"`` when some file's size is not
+    known); ``offline`` is True when every file is present in the ``RNNBOOK_DATA`` mirror
+    (presence only: checksums are checked when a file is used).
+    """
+    mirror = _mirror()
+    rows = []
+    for ds in REGISTRY.values():
+        partial = any(h.startswith("blob:") for h in ds.files.values())
+        offline = mirror is not None and all((mirror / ds.folder / f).is_file() for f in ds.files)
+        rows.append({"name": ds.name, "files": len(ds.files),
+                     "size": ("≥ " if partial else "") + _human(ds.size),
+                     "licence": ds.licence, "source": ds.source, "offline": offline})
+    return rows

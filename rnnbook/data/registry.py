@@ -1,6 +1,6 @@
 """The registry: every data set the book uses (pinned URLs, checksums, citation, licence, loader).
 
-Also the errors of :mod:`rnnbook.data`, and :func:`available`, :func:`info` and :func:`table`.
+Also the errors of :mod:`rnnbook.data`, and :func:`available` and :func:`info`.
 :data:`REGISTRY` is read-only; each entry names its loader in :mod:`rnnbook.data.loaders`.
 """
 
@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 __all__ = ["DataError", "UnknownDataSet", "ChecksumMismatch", "DataUnavailable", "DataSet",
-           "REGISTRY", "available", "info", "table"]
+           "REGISTRY", "available", "info"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,33 +317,3 @@ def info(name: str) -> DataSet:
         raise UnknownDataSet(f"rnnbook.data: unknown data set {name!r}. "
                              f"Available: {', '.join(available())}.")
     return ds
-
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB"):
-        if value < 1000:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
-
-
-def table() -> list[dict]:
-    """One row per data set: name, files (count), size, licence, source, offline.
-
-    ``size`` is human-readable (decimal units, ``"≥ 2.4 MB"`` when some file's size is not
-    known); ``offline`` is True when every file is present in the ``RNNBOOK_DATA`` mirror
-    (presence only: checksums are checked when a file is used).
-    """
-    from .files import _mirror  # here, not at the top: files imports this module
-
-    mirror = _mirror()
-    rows = []
-    for ds in REGISTRY.values():
-        partial = any(h.startswith("blob:") for h in ds.files.values())
-        offline = mirror is not None and all((mirror / ds.folder / f).is_file() for f in ds.files)
-        rows.append({"name": ds.name, "files": len(ds.files),
-                     "size": ("≥ " if partial else "") + _human(ds.size),
-                     "licence": ds.licence, "source": ds.source, "offline": offline})
-    return rows
