@@ -31,11 +31,25 @@ Ids = Union[Sequence[int], np.ndarray, "torch.Tensor"]  # noqa: F821
 
 
 def as_ids(ids: Ids) -> np.ndarray:
-    """A 1-D int64 NumPy array from a list, an array or a tensor of token ids."""
+    """A 1-D int64 NumPy array from a list, an array or a tensor of token ids.
+
+    Ids must be integers: a float (or bool) array or tensor, or a non-integral number in a
+    list, raises ``ValueError`` instead of being truncated.
+    """
+    typed = hasattr(ids, "dtype")  # an array or a tensor, whose dtype says what it holds
     if hasattr(ids, "detach"):
         ids = ids.detach().cpu().numpy()
-    arr = np.asarray(ids, dtype=np.int64).reshape(-1)
-    return arr
+    arr = np.asarray(ids)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False).reshape(-1)
+    if arr.size == 0:  # nothing to truncate ([] is float64 to NumPy)
+        return np.zeros(0, dtype=np.int64)
+    if typed or arr.dtype.kind != "f":
+        raise ValueError(f"token ids must be integers, got an array of dtype {arr.dtype}")
+    bad = ~np.isfinite(arr) | (arr != np.round(arr))
+    if bad.any():
+        raise ValueError(f"token ids must be integers, got {arr[bad].flat[0]!r}")
+    return arr.astype(np.int64).reshape(-1)
 
 
 def _gram_keys(prev: np.ndarray, x: np.ndarray, vocab_size: int) -> np.ndarray:

@@ -134,6 +134,26 @@ class Vocab:
         return f"Vocab(size={len(self)}, [{head}{', ...' if len(self) > 8 else ''}])"
 
 
+def _id_tensor(seq: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    """``seq`` (a list of ints, a NumPy integer array, an integer tensor) as an int64 tensor.
+
+    Float ids are an error, not a silent truncation: a float (or bool) tensor or array is
+    rejected; in a Python list only integral numbers (``3`` or ``3.0``) pass.
+    """
+    t = torch.as_tensor(seq)
+    typed = isinstance(seq, torch.Tensor) or hasattr(seq, "dtype")  # a tensor or an array
+    if t.numel() == 0:  # nothing to truncate ([] is float32 to torch)
+        return t.to(torch.long)
+    if t.dtype == torch.bool or t.dtype.is_complex or (typed and t.dtype.is_floating_point):
+        raise ValueError(f"token ids must be integers, got a {type(seq).__name__} of "
+                         f"dtype {t.dtype}")
+    if t.dtype.is_floating_point:
+        bad = ~torch.isfinite(t) | (t != t.round())
+        if bool(bad.any()):
+            raise ValueError(f"token ids must be integers, got {t[bad].flatten()[0].item()}")
+    return t.to(torch.long)
+
+
 def pad(
     sequences: Sequence[Sequence[int] | torch.Tensor], pad_id: int = 0, batch_first: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,11 +161,12 @@ def pad(
 
     Returns ``(padded, lengths)``: ``padded`` is ``(batch, max_len)`` (or ``(max_len, batch)``
     when ``batch_first=False``), ``lengths`` is ``(batch,)``, int64, on the CPU (as
-    ``pack_padded_sequence`` wants).
+    ``pack_padded_sequence`` wants). Ids must be integers: a float tensor or array, or a
+    non-integral number, raises ``ValueError`` instead of being truncated.
     """
     if len(sequences) == 0:
         raise ValueError("cannot pad an empty batch: it has no sequences")
-    seqs = [torch.as_tensor(s, dtype=torch.long) for s in sequences]
+    seqs = [_id_tensor(s) for s in sequences]
     lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
     if int(lengths.min()) == 0:
         raise ValueError("a sequence in the batch is empty; drop empty sequences before padding")
@@ -159,15 +180,18 @@ def pad_collate(pad_id: int = 0):
     """A ``collate_fn`` for ``(ids, label)`` pairs: returns ``(padded, lengths, labels)``.
 
     Labels may be integers (classification) or id sequences (tagging; padded with -100,
-    the default ``ignore_index`` of ``cross_entropy``).
+    the default ``ignore_index`` of ``cross_entropy``). Float ids or labels are an error.
     """
     def collate(batch):
         if len(batch) == 0:
             raise ValueError("cannot collate an empty batch")
         seqs, labels = zip(*batch)
         x, lengths = pad(seqs, pad_id)
-        if isinstance(labels[0], (int,)) or (torch.is_tensor(labels[0]) and labels[0].dim() == 0):
-            y = torch.as_tensor([int(v) for v in labels], dtype=torch.long)
+        first = labels[0]
+        if torch.is_tensor(first) and first.dim() == 0:
+            y = _id_tensor(torch.stack([torch.as_tensor(v) for v in labels]))
+        elif isinstance(first, (int, float)):  # class labels: integers (a bool counts as 0/1)
+            y = _id_tensor([int(v) if isinstance(v, bool) else v for v in labels])
         else:
             y, _ = pad(labels, -100)
         return x, lengths, y

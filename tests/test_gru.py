@@ -36,11 +36,51 @@ def test_parity_without_bias_and_unbatched():
 
 
 def test_state_dict_loads_both_ways():
+    torch.manual_seed(0)
+    x = torch.randn(5, 2, 4, dtype=torch.float64)
     for reset_after in (True, False):
-        ours, ref = GRU(4, 6, num_layers=2, reset_after=reset_after), nn.GRU(4, 6, num_layers=2)
+        ours = GRU(4, 6, num_layers=2, reset_after=reset_after).double()
+        ref = nn.GRU(4, 6, num_layers=2).double()
         assert list(ours.state_dict()) == list(ref.state_dict())
-        ours.load_state_dict(ref.state_dict())
-        ref.load_state_dict(GRU(4, 6, num_layers=2, reset_after=reset_after).state_dict())
+        ours.load_state_dict(ref.state_dict())  # torch -> ours
+        for (n1, p1), (n2, p2) in zip(ours.named_parameters(), ref.named_parameters()):
+            assert n1 == n2 and torch.equal(p1, p2)
+        fresh = GRU(4, 6, num_layers=2, reset_after=reset_after).double()
+        back = nn.GRU(4, 6, num_layers=2).double()
+        back.load_state_dict(fresh.state_dict())  # ours -> torch
+        for a, b in ((ours, ref), (fresh, back)):
+            diff = (a(x)[0] - b(x)[0]).abs().max()
+            if reset_after:  # PyTorch's GRU: the same function of the same weights
+                assert diff < 1e-12
+            else:  # Cho et al.'s GRU: same weights, another function
+                assert diff > 1e-3
+
+
+def test_cell_state_must_match_the_batch():
+    cell = GRUCell(3, 5)
+    with pytest.raises(ValueError, match=r"expected a state of shape \(2, 5\).*got \(1, 5\)"):
+        cell(torch.randn(2, 3), torch.zeros(1, 5))  # would broadcast over the batch
+    with pytest.raises(ValueError, match=r"expected a state of shape \(5,\).*got \(2, 5\)"):
+        cell(torch.randn(3), torch.zeros(2, 5))
+
+
+def test_gates_are_an_explicit_argument_not_an_attribute():
+    torch.manual_seed(0)
+    layer = GRU(3, 5, num_layers=2, reset_after=False)
+    x = torch.randn(7, 4, 3)
+    attributes = set(vars(layer))
+    gates = record_gates(layer, x)
+    assert set(vars(layer)) == attributes
+    log = []
+    with torch.no_grad():
+        out = layer(x, gates=log)[0]
+        torch.testing.assert_close(layer(x)[0], out, atol=0, rtol=0)
+    assert len(log) == 2 and set(log[0]) == {"reset", "update", "candidate"}
+    for name in log[0]:
+        torch.testing.assert_close(torch.stack([e[name] for e in log]), gates[name])
+    layer._gate_log = []  # the old hidden attribute records nothing any more
+    layer(x)
+    assert layer._gate_log == []
 
 
 def test_cell_matches_torch_cell_and_layer():

@@ -6,6 +6,7 @@ import parity
 import pytest
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from rnnbook.layers import LSTM, LSTMCell, record_gates, set_forget_bias
 from rnnbook.models import CharLM
@@ -74,6 +75,64 @@ def test_cell_matches_torch_cell_and_layer():
         state = ours(seq[t], state)
         steps.append(state[0])
     torch.testing.assert_close(layer(seq)[0], torch.stack(steps))
+
+
+def test_cell_state_must_be_a_pair_of_the_batch_shape():
+    cell = LSTMCell(3, 5)
+    x, h, c = torch.randn(2, 3), torch.zeros(2, 5), torch.zeros(2, 5)
+    with pytest.raises(ValueError, match=r"tuple \(h, c\).*got a tensor of shape \(2, 5\)"):
+        cell(x, h)  # one tensor: its rows would be taken as h and c
+    with pytest.raises(ValueError, match=r"tuple \(h, c\).*length 1"):
+        cell(x, (h,))
+    with pytest.raises(ValueError, match=r"expected a state of shape \(2, 5\).*got \(1, 5\)"):
+        cell(x, (torch.zeros(1, 5), c))  # would broadcast over the batch
+    with pytest.raises(ValueError, match=r"expected a state of shape \(2, 5\).*got \(1, 5\)"):
+        cell(x, (h, torch.zeros(1, 5)))
+    h1, c1 = cell(x, [h, c])  # a list is a pair too, as in torch
+    assert h1.shape == c1.shape == (2, 5)
+
+
+class CountStacks(TorchFunctionMode):
+    """Counts the calls of ``torch.stack`` in its block (recording gates stacks every gate)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.count += func is torch.stack
+        return func(*args, **(kwargs or {}))
+
+
+def test_gates_are_an_explicit_argument_not_an_attribute():
+    torch.manual_seed(0)
+    layer = LSTM(3, 5, num_layers=2, bidirectional=True, dropout=0.5)  # in training mode
+    x = torch.randn(7, 4, 3)
+    attributes = set(vars(layer))
+    with torch.no_grad():
+        out = layer.eval()(x)[0]
+    layer.train()
+    gates = record_gates(layer, x)
+    assert set(vars(layer)) == attributes and layer.training and torch.is_grad_enabled()
+    with torch.no_grad():
+        torch.testing.assert_close(layer.eval()(x)[0], out, atol=0, rtol=0)
+        log = []
+        out_logged = layer(x, gates=log)[0]  # keyword-only, beyond torch.nn's signature
+    torch.testing.assert_close(out_logged, out, atol=0, rtol=0)
+    assert len(log) == 4 and set(log[0]) == set(gates) and log[1]["input"].shape == (7, 4, 5)
+    torch.testing.assert_close(log[0]["forget"], gates["forget"][0])
+    torch.testing.assert_close(log[1]["forget"].flip(0), gates["forget"][1])  # backward
+    layer._gate_log = []  # the old hidden attribute records nothing any more
+    with CountStacks() as plain:
+        layer(x)
+    assert layer._gate_log == []
+    # a plain forward stacks only the outputs (one per layer and direction) and the states
+    assert plain.count == 4 + 2
+    with CountStacks() as recording:
+        layer(x, gates=[])
+    assert recording.count == plain.count + 4 * 4  # plus four gates per layer and direction
+    with pytest.raises(TypeError, match="list"):
+        layer(x, gates={})
 
 
 def test_hand_computed_step():

@@ -47,6 +47,19 @@ def test_chunks_with_state_equal_the_whole_stream():
     torch.testing.assert_close(torch.cat([a, b], 1), whole)
 
 
+def test_state_of_the_wrong_shape_is_an_error():
+    model = NPLM(vocab_size=10, context_size=3, embed_size=3, hidden_size=5)
+    ids = torch.randint(0, 10, (2, 6))
+    for bad in (torch.zeros(2, 2, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long),
+                torch.zeros(1, 3, dtype=torch.long)):
+        with pytest.raises(ValueError, match=r"expected a state of shape \(2, 3\).*got"):
+            model(ids, bad)
+    with pytest.raises(ValueError, match="batch, time"):
+        model(ids[0])
+    logits, state = model(ids, torch.zeros(2, 3, dtype=torch.long))
+    assert logits.shape == (2, 6, 10) and state.shape == (2, 3)
+
+
 def test_equation_and_direct_connections_can_be_switched_off():
     torch.manual_seed(0)
     on = NPLM(vocab_size=9, context_size=2, embed_size=3, hidden_size=4, direct=True)

@@ -1,6 +1,7 @@
 """The scratch RNN computes what torch.nn.RNN computes; the character LM trains and samples."""
 
 import itertools
+import math
 
 import parity
 import pytest
@@ -8,7 +9,7 @@ import torch
 from torch import nn
 
 import rnnbook
-from rnnbook.layers import GRU, LSTM, RNN, RNNCell
+from rnnbook.layers import GRU, LSTM, RNN, RNNCell, masked_run
 from rnnbook.models import CharLM, charlm_parameters, count_parameters
 
 CASES = list(itertools.product([1, 2], ["tanh", "relu"], [False, True], [False, True]))
@@ -106,6 +107,50 @@ def test_dropout_between_layers_only_in_training():
 def test_clear_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make(RNN(3, 5, num_layers=2))
+
+
+def test_cell_state_must_match_the_batch():
+    cell = RNNCell(3, 5)
+    with pytest.raises(ValueError, match=r"expected a state of shape \(2, 5\).*got \(1, 5\)"):
+        cell(torch.randn(2, 3), torch.zeros(1, 5))  # would broadcast over the batch
+    with pytest.raises(ValueError, match=r"expected a state of shape \(5,\).*got \(1, 5\)"):
+        cell(torch.randn(3), torch.zeros(1, 5))  # unbatched input, batched state
+    with pytest.raises(ValueError, match=r"\(batch, features\)"):
+        cell(torch.randn(2, 4, 3))
+    assert cell(torch.randn(3), torch.zeros(5)).shape == (5,)
+
+
+def indexing_grad_elements(*outputs: torch.Tensor) -> int:
+    """Elements of the full-size gradients that indexing nodes (``x[t]``, ``x[t:t + 1]``) of
+    the graph behind ``outputs`` write in the backward pass: each writes a gradient the size
+    of the tensor it indexes, so one per time step makes the backward pass quadratic in T."""
+    seen, todo, total = set(), [o.grad_fn for o in outputs], 0
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if type(node).__name__ in ("SelectBackward0", "SliceBackward0"):
+            total += math.prod(node._saved_self_sym_sizes)
+        todo.extend(fn for fn, _ in node.next_functions)
+    return total
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["plain", "masked_run"])
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_backward_work_is_linear_in_time(cls, masked):
+    torch.manual_seed(0)
+    layer = cls(3, 4, num_layers=2, bidirectional=True)
+
+    def work(steps):
+        x = torch.randn(steps, 2, 3)
+        out, _ = masked_run(layer, x, [steps, steps - 1]) if masked else layer(x)
+        return indexing_grad_elements(out)
+
+    projections = lambda steps: steps * 2 * cls.gates * 4 * 2 * 2  # noqa: E731  (T B GH D L)
+    # at most one gradient the size of the input projections, not one per step
+    assert work(8) <= projections(8) and work(16) <= projections(16)
+    assert work(16) <= 2.5 * work(8)  # linear in T (quadratic would give 4x)
 
 
 def test_clear_constructor_errors():

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -68,3 +69,21 @@ def test_collate_class_labels_and_tag_sequences():
     assert y.tolist() == [1, 0] and lengths.tolist() == [2, 1]
     _, _, tags = pad_collate(0)([([1, 2], [5, 6]), ([3], [7])])
     assert tags.tolist() == [[5, 6], [7, -100]]
+
+
+def test_pad_rejects_float_ids_instead_of_truncating_them():
+    for bad in ([1, 2.5], torch.tensor([1.0, 2.7]), np.array([1.0, 2.0]), [True, False]):
+        with pytest.raises(ValueError, match="token ids must be integers"):
+            pad([[1, 2], bad])
+    with pytest.raises(ValueError, match="integers"):
+        pad_collate(0)([([1, 2], torch.tensor(1.6)), ([3], torch.tensor(0.0))])
+    with pytest.raises(ValueError, match="integers"):
+        pad_collate(0)([([1, 2], [5.5, 6]), ([3], [7])])
+    # lists of ints, integral numbers, NumPy integer arrays and int tensors all pass
+    x, lengths = pad([[1, 2.0], np.array([3], dtype=np.int32), torch.tensor([4, 5, 6]),
+                      torch.tensor([7], dtype=torch.uint8)])
+    assert x.dtype == torch.long and x.tolist() == [[1, 2, 0], [3, 0, 0], [4, 5, 6], [7, 0, 0]]
+    _, _, y = pad_collate(0)([([1], torch.tensor(2)), ([3], torch.tensor(0))])
+    assert y.tolist() == [2, 0] and y.dtype == torch.long
+    _, _, y = pad_collate(0)([([1], True), ([3], 0)])
+    assert y.tolist() == [1, 0]

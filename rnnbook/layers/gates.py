@@ -14,6 +14,7 @@ from typing import Any, Optional, Union
 import torch
 from torch import Tensor, nn
 
+from ..train import eval_mode
 from .gru import GRU
 from .lstm import LSTM
 
@@ -45,16 +46,9 @@ def record_gates(layer: Layer, input: Tensor, hx: Optional[Any] = None) -> dict[
     the candidates in (-1, 1).
     """
     model = twin(layer)
-    was_training = model.training
-    model.eval()
-    model._gate_log = []
-    try:
-        with torch.no_grad():
-            model(input, hx)
-        log = model._gate_log
-    finally:
-        del model._gate_log
-        model.train(was_training)
+    log: list[dict[str, Tensor]] = []
+    with eval_mode(model):  # no dropout, no graph; the mode is restored afterwards
+        model(input, hx, gates=log)
     d = model.num_directions
     gates = {}
     for name in log[0]:

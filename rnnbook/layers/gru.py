@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .recurrent import RecurrentCell, RecurrentLayer
+from .recurrent import GateLog, RecurrentCell, RecurrentLayer
 
 GRU_GATES = ("reset", "update", "candidate")  # row blocks r, z, n of the weights
 
@@ -89,18 +89,21 @@ class GRU(RecurrentLayer):
         self.reset_after = reset_after
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
-                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """The GRU equations for t = 1..T; ``xw`` ``(T, B, 3H)`` holds ``x_t W_ih^T + b_ih``."""
+                   b_hh: Optional[Tensor], gates: GateLog = None
+                   ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The GRU equations for t = 1..T; ``xw`` ``(T, B, 3H)`` holds ``x_t W_ih^T + b_ih``.
+
+        With a list ``gates``, appends ``{reset, update, candidate}``, each ``(T, B, H)``.
+        """
         (h,) = state
-        log = getattr(self, "_gate_log", None)  # set by rnnbook.layers.record_gates
         outputs, acts = [], []
-        for t in range(xw.size(0)):
-            h, gates = gru_update(xw[t], h, w_hh, b_hh, self.reset_after)
+        for xw_t in xw.unbind(0):  # not xw[t]: see rnnbook.layers.recurrent
+            h, act = gru_update(xw_t, h, w_hh, b_hh, self.reset_after)
             outputs.append(h)
-            if log is not None:
-                acts.append(gates)
-        if log is not None:
-            log.append({name: torch.stack(a) for name, a in zip(GRU_GATES, zip(*acts))})
+            if gates is not None:
+                acts.append(act)
+        if gates is not None:
+            gates.append({name: torch.stack(a) for name, a in zip(GRU_GATES, zip(*acts))})
         return torch.stack(outputs), (h,)
 
     def extra_repr(self) -> str:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .recurrent import RecurrentCell, RecurrentLayer
+from .recurrent import GateLog, RecurrentCell, RecurrentLayer
 
 LSTM_GATES = ("input", "forget", "cell", "output")  # row blocks i, f, g, o of the weights
 
@@ -48,8 +48,14 @@ class LSTMCell(RecurrentCell):
 
     def forward(self, x: Tensor, hx: Optional[tuple[Tensor, Tensor]] = None
                 ) -> tuple[Tensor, Tensor]:
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            got = (f"a tensor of shape {tuple(hx.shape)}" if isinstance(hx, Tensor)
+                   else f"{type(hx).__name__} of length {len(hx)}"
+                   if isinstance(hx, (tuple, list)) else type(hx).__name__)
+            raise ValueError(f"LSTMCell: expected the state as a tuple (h, c) of two tensors, "
+                             f"got {got}")
         h = self.zeros_if_none(x, None if hx is None else hx[0])
-        c = torch.zeros_like(h) if hx is None else hx[1]
+        c = torch.zeros_like(h) if hx is None else self.zeros_if_none(x, hx[1])
         gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
                                                                       self.bias_hh)
         h, c, _ = lstm_update(gates, c)
@@ -68,21 +74,24 @@ class LSTM(RecurrentLayer):
     gates, state_size = 4, 2
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
-                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """The LSTM equations for t = 1..T; ``xw`` ``(T, B, 4H)`` holds ``x_t W_ih^T + b_ih``."""
+                   b_hh: Optional[Tensor], gates: GateLog = None
+                   ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The LSTM equations for t = 1..T; ``xw`` ``(T, B, 4H)`` holds ``x_t W_ih^T + b_ih``.
+
+        With a list ``gates``, appends ``{input, forget, cell, output}``, each ``(T, B, H)``.
+        """
         h, c = state
         if b_hh is not None:
             xw = xw + b_hh  # both biases enter every step unchanged: add b_hh once, for all t
         w_hh_t = w_hh.t()
-        log = getattr(self, "_gate_log", None)  # set by rnnbook.layers.record_gates
         outputs, acts = [], []
-        for t in range(xw.size(0)):
-            h, c, gates = lstm_update(torch.addmm(xw[t], h, w_hh_t), c)
+        for xw_t in xw.unbind(0):  # not xw[t]: see rnnbook.layers.recurrent
+            h, c, act = lstm_update(torch.addmm(xw_t, h, w_hh_t), c)
             outputs.append(h)
-            if log is not None:
-                acts.append(gates)
-        if log is not None:
-            log.append({name: torch.stack(a) for name, a in zip(LSTM_GATES, zip(*acts))})
+            if gates is not None:
+                acts.append(act)
+        if gates is not None:
+            gates.append({name: torch.stack(a) for name, a in zip(LSTM_GATES, zip(*acts))})
         return torch.stack(outputs), (h, c)
 
 

@@ -65,11 +65,12 @@ def masked_run(layer: RecurrentLayer, input: Tensor, lengths: Lengths,
     def run(xw, state, w_hh, b_hh, direction):
         m = mask.flip(0) if direction else mask  # reversed time: padding first, then x_L..x_1
         out = []
-        for t in range(steps):
+        # unbind, not xw[t:t + 1]: each slice would make backward write a full (T, B, G*H) grad
+        for xw_t, m_t in zip(xw.unbind(0), m.unbind(0)):
             # one step of the layer's own recurrence, then keep the old state where padded
-            h_t, new = layer.recurrence(xw[t:t + 1], state, w_hh, b_hh)
-            state = tuple(torch.where(m[t], n, s) for n, s in zip(new, state))
-            out.append(h_t[0] * m[t])  # padded outputs are zeros, as pad_packed gives
+            h_t, new = layer.recurrence(xw_t.unsqueeze(0), state, w_hh, b_hh)
+            state = tuple(torch.where(m_t, n, s) for n, s in zip(new, state))
+            out.append(h_t[0] * m_t)  # padded outputs are zeros, as pad_packed gives
         return torch.stack(out), state
 
     x, h_n = layer.run_layers(x, states, run)

@@ -6,7 +6,9 @@ parameters have the names and shapes of ``torch.nn.RNN``/``LSTM``/``GRU`` (``wei
 the backward direction), so ``state_dict``s load both ways. A subclass sets ``gates`` (``G``:
 1 for the RNN, 4 for the LSTM, 3 for the GRU) and ``state_size`` (tensors in the state: 1 for
 ``h``, 2 for ``(h, c)``), and writes :meth:`recurrence`, the loop over time of one layer in one
-direction.
+direction. The loop reads the steps of ``xw`` from ``xw.unbind(0)``, not ``xw[t]``: each
+``xw[t]`` would add a backward node that writes a full ``(T, B, G*H)`` gradient, making the
+backward pass quadratic in ``T``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ State = Union[Tensor, tuple[Tensor, ...]]
 # run(xw, state, w_hh, b_hh, direction) -> (outputs, final state): one layer, one direction
 Run = Callable[[Tensor, tuple[Tensor, ...], Tensor, Optional[Tensor], int],
                tuple[Tensor, tuple[Tensor, ...]]]
+# gates: a list to which a recurrence appends {gate name: (T, B, H) activations}, one per run
+GateLog = Optional[list[dict[str, Tensor]]]
 
 
 def init_uniform(module: nn.Module, hidden_size: int) -> None:
@@ -56,11 +60,26 @@ class RecurrentCell(nn.Module):
         init_uniform(self, self.hidden_size)
 
     def zeros_if_none(self, x: Tensor, state: Optional[Tensor]) -> Tensor:
-        """Check the input ``(B, F)`` or ``(F,)``; return ``state``, or zeros ``(B, H)``."""
+        """Check the input ``(B, F)`` or ``(F,)`` and the state ``(B, H)`` or ``(H,)``;
+        return ``state``, or zeros of that shape when it is ``None``."""
+        name = type(self).__name__
+        if x.dim() not in (1, 2):
+            raise ValueError(f"{name}: expected an input of shape (batch, features) or "
+                             f"(features,), got {tuple(x.shape)}")
         if x.size(-1) != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input has {x.size(-1)} features, "
+            raise ValueError(f"{name}: input has {x.size(-1)} features, "
                              f"but input_size={self.input_size}")
-        return x.new_zeros(*x.shape[:-1], self.hidden_size) if state is None else state
+        want = (*x.shape[:-1], self.hidden_size)
+        if state is None:
+            return x.new_zeros(want)
+        if not isinstance(state, Tensor):
+            raise ValueError(f"{name}: expected a state tensor of shape {want}, "
+                             f"got {type(state).__name__}")
+        if tuple(state.shape) != want:  # a (1, H) state would broadcast over the batch
+            raise ValueError(f"{name}: expected a state of shape {want} "
+                             f"({'batch, ' if x.dim() == 2 else ''}hidden_size) for an input of "
+                             f"shape {tuple(x.shape)}, got {tuple(state.shape)}")
+        return state
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + (
@@ -73,7 +92,8 @@ class RecurrentLayer(nn.Module):
     ``forward(input, hx=None) -> (output, h_n)`` with input ``(T, B, F)`` (``(B, T, F)`` with
     ``batch_first``, ``(T, F)`` unbatched), state ``(num_layers * D, B, H)`` (``D`` = 2 if
     bidirectional) and output ``(T, B, D * H)``. Dropout acts on the outputs of every layer but
-    the last, in training only.
+    the last, in training only. Beyond ``torch.nn``'s signature, ``forward`` takes a
+    keyword-only ``gates`` list to record the gate activations (see :meth:`forward`).
     """
 
     gates: int = 1
@@ -135,12 +155,14 @@ class RecurrentLayer(nn.Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
-                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
+                   b_hh: Optional[Tensor], gates: GateLog = None
+                   ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Run one layer in one direction along time.
 
         ``xw`` is the input projection ``x W_ih^T + b_ih`` of all steps, ``(T, B, G*H)``;
         ``state`` holds ``state_size`` tensors ``(B, H)``. Returns the outputs ``(T, B, H)``
-        and the final state.
+        and the final state. A layer with gates (LSTM, GRU) appends to the list ``gates``,
+        when one is given, a dict of its activations, each stacked over time ``(T, B, H)``.
         """
         raise NotImplementedError
 
@@ -184,18 +206,24 @@ class RecurrentLayer(nn.Module):
                     f"{'batch, ' if batched else ''}hidden_size), got {tuple(s.shape)}")
         return batched, states
 
-    def run_layers(self, x: Tensor, states: tuple[Tensor, ...], run: Optional[Run] = None
-                   ) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def run_layers(self, x: Tensor, states: tuple[Tensor, ...], run: Optional[Run] = None,
+                   gates: GateLog = None) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Every layer and direction over a time-first batch ``x`` ``(T, B, F)``.
 
         ``states`` holds ``state_size`` tensors ``(num_layers * D, B, H)``, or is empty for
         zeros. ``run(xw, state, w_hh, b_hh, direction)`` runs one layer in one direction
         (default: :meth:`recurrence`); the backward direction gets its input time-reversed.
-        Returns the top layer's output ``(T, B, D * H)`` and the final states.
+        ``gates`` (a list, with the default ``run`` only) receives one entry of activations per
+        layer and direction, in the order of the state (``k = layer * D + direction``), the
+        backward direction's in reversed time. Returns the top layer's output ``(T, B, D * H)``
+        and the final states.
         """
         if run is None:
             run = lambda xw, state, w_hh, b_hh, direction: self.recurrence(  # noqa: E731
-                xw, state, w_hh, b_hh)
+                xw, state, w_hh, b_hh, gates=gates)
+        elif gates is not None:
+            raise ValueError("gates can only be recorded by the layer's own recurrence "
+                             "(run=None)")
         if not states:
             zeros = x.new_zeros(self.num_layers * self.num_directions, x.size(1),
                                 self.hidden_size)
@@ -218,15 +246,25 @@ class RecurrentLayer(nn.Module):
                 x = F.dropout(x, self.dropout, training=True)
         return x, tuple(torch.stack(kept) for kept in finals)  # each (num_layers * D, B, H)
 
-    def forward(self, input: Tensor, hx: Optional[State] = None) -> tuple[Tensor, State]:
-        """``(output, h_n)`` for ``input`` and the initial state ``hx`` (zeros if ``None``)."""
+    def forward(self, input: Tensor, hx: Optional[State] = None, *,
+                gates: GateLog = None) -> tuple[Tensor, State]:
+        """``(output, h_n)`` for ``input`` and the initial state ``hx`` (zeros if ``None``).
+
+        ``gates``, keyword-only, is an extension beyond ``torch.nn``'s signature: a list to
+        which an LSTM or GRU appends, for every layer and direction, a dict of its gate
+        activations stacked over time, ``(T, B, H)`` each (the backward direction's in reversed
+        time). Without it nothing is recorded. :func:`~rnnbook.layers.record_gates` uses it and
+        lays the entries out like the output.
+        """
+        if gates is not None and not isinstance(gates, list):
+            raise TypeError(f"gates must be a list to append to, got {type(gates).__name__}")
         batched, states = self._check(input, hx)
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)  # (T, B, F): the loop runs over the first dimension
         if not batched:
             states = tuple(s.unsqueeze(1) for s in states)
-        x, h_n = self.run_layers(x, states)
+        x, h_n = self.run_layers(x, states, gates=gates)
         if not batched:
             x, h_n = x.squeeze(1), tuple(h.squeeze(1) for h in h_n)
         elif self.batch_first:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .recurrent import RecurrentCell, RecurrentLayer
+from .recurrent import GateLog, RecurrentCell, RecurrentLayer
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -77,15 +77,19 @@ class RNN(RecurrentLayer):
         self.act, self.nonlinearity = act, nonlinearity
 
     def recurrence(self, xw: Tensor, state: tuple[Tensor, ...], w_hh: Tensor,
-                   b_hh: Optional[Tensor]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """``h_t = act(xw_t + b_hh + h_{t-1} W_hh^T)`` for t = 1..T; ``xw`` is ``(T, B, H)``."""
+                   b_hh: Optional[Tensor], gates: GateLog = None
+                   ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """``h_t = act(xw_t + b_hh + h_{t-1} W_hh^T)`` for t = 1..T; ``xw`` is ``(T, B, H)``.
+
+        The RNN has no gates: a ``gates`` list is left as it is.
+        """
         (h,) = state
         if b_hh is not None:
             xw = xw + b_hh  # both biases enter every step unchanged: add b_hh once, for all t
         w_hh_t = w_hh.t()
         outputs = []
-        for t in range(xw.size(0)):
-            h = self.act(torch.addmm(xw[t], h, w_hh_t))  # xw_t + h_{t-1} W_hh^T, fused
+        for xw_t in xw.unbind(0):  # not xw[t]: see rnnbook.layers.recurrent
+            h = self.act(torch.addmm(xw_t, h, w_hh_t))  # xw_t + h_{t-1} W_hh^T, fused
             outputs.append(h)
         return torch.stack(outputs), (h,)
 

@@ -125,8 +125,13 @@ class NPLM(nn.Module):
     def windows(self, ids: Tensor, state: Optional[Tensor] = None) -> Tensor:
         """The context of every position: ``(B, T, n - 1)`` token ids, oldest first."""
         n1 = self.context_size
+        if ids.dim() != 2:
+            raise ValueError(f"NPLM takes ids of shape (batch, time), got {tuple(ids.shape)}")
         if state is None:
             state = ids.new_full((ids.size(0), n1), self.pad_id)
+        elif tuple(state.shape) != (ids.size(0), n1):
+            raise ValueError(f"NPLM: expected a state of shape {(ids.size(0), n1)} (batch, "
+                             f"context_size = n - 1 preceding tokens), got {tuple(state.shape)}")
         ext = torch.cat([state.to(ids), ids], dim=1)  # (B, n - 1 + T)
         return ext.unfold(1, n1, 1)[:, 1:]  # window t ends at ids[t]
 
