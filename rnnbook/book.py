@@ -3,13 +3,14 @@ and lay computed results out as tables."""
 
 from __future__ import annotations
 
+import html
 import inspect
 import re
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from .config import budget
+from .config import budget, building, interactive
 
 
 class ClaimFailed(AssertionError):
@@ -78,9 +79,12 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 def expect(condition: Any, claim: str) -> bool:
     """Check a claim the prose makes against this run's numbers.
 
-    At the ``cpu`` and ``gpu`` budgets a false claim raises :class:`ClaimFailed` (so the book
-    build fails rather than print something untrue); at ``smoke``, where models are too small
-    to show anything, it only warns. Returns whether the claim held.
+    At the ``smoke`` budget, where models are too small to show anything, a false claim only
+    warns. At ``cpu`` and ``gpu`` it raises :class:`ClaimFailed` in a build of the book, in CI
+    and in a plain script, so nothing untrue is published; in an interactive notebook (Jupyter,
+    Colab) it shows a warning box and the chapter goes on, so a reader's session never dies on
+    a claim that this run (another seed, another machine) did not support. Returns whether the
+    claim held.
     """
     held = bool(condition)
     current = budget()
@@ -89,10 +93,23 @@ def expect(condition: Any, claim: str) -> bool:
     elif current == "smoke":
         warnings.warn(f"[claim not checked at smoke budget] {claim}", stacklevel=2)
         print(f"[claim does not hold at smoke budget; enforced at cpu/gpu] {claim}")
+    elif interactive() and not building():
+        warnings.warn(f"[claim not supported by this run] {claim}", stacklevel=2)
+        _warning_box(claim, current)
     else:
         raise ClaimFailed(f"the text claims '{claim}', but this run ({current} budget) "
                           "does not support it; fix the experiment or the text.")
     return held
+
+
+def _warning_box(claim: str, current: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(
+        '<div style="border-left: 6px solid #e0a000; background: #fff6dd; padding: 0.6em 1em;">'
+        f"<b>This run does not support a claim of the text</b> ({current} budget): "
+        f"<i>{html.escape(claim)}</i>. Numbers move with the seed, the machine and the budget; "
+        "the published book was built at the cpu budget, where the claim held.</div>"))
 
 
 _ALIGN = {"l": "---", "r": "---:", "c": ":---:"}

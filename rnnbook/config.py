@@ -37,6 +37,24 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 
+def building() -> bool:
+    """Whether this run builds or tests the book: ``RNNBOOK_BUILD=1`` (``make book``, ``make test``
+    and CI set it) or a ``CI`` variable. A build is strict (a false claim stops it) and quiet (no
+    progress widgets in the pages)."""
+    flag = os.environ.get("RNNBOOK_BUILD", "").strip().lower()
+    return flag not in ("", "0", "false", "no") or bool(os.environ.get("CI"))
+
+
+def interactive() -> bool:
+    """Whether a person is at the keyboard: code running in a Jupyter or Colab kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
 def budget() -> str:
     """The current budget: ``$RNNBOOK_BUDGET``, else ``gpu`` with CUDA present, else ``cpu``."""
     value = os.environ.get("RNNBOOK_BUDGET", "").strip().lower()

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .config import building
+
 LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, int]"]
 
 
@@ -328,7 +330,7 @@ def train(
     resume: Union[bool, str] = False,
     overwrite: bool = False,
     on_nan: str = "raise",
-    progress: bool = True,
+    progress: bool | None = None,
     log: Callable[[str], None] | None = print,
     unit: str = "tok",
 ) -> History:
@@ -339,7 +341,9 @@ def train(
     ``eval_every`` steps (default: ten times per run) it evaluates on ``val_data`` (at most
     ``eval_batches`` batches), logs a line and, with ``checkpoint``, saves one atomically.
     ``clip`` is the maximum gradient norm, a positive number (``None``: no clipping; the norm
-    is still recorded). Batches go to the model's device. ``train_data`` (and ``val_data``)
+    is still recorded). ``progress`` shows a bar (default: yes, except in a build of the book,
+    :func:`rnnbook.config.building`, whose pages cannot show widgets). Batches go to the model's
+    device. ``train_data`` (and ``val_data``)
     should be re-iterable (a list, a batcher): a one-shot generator serves a single pass only.
 
     Checkpoints: ``resume=True`` continues from ``checkpoint``, which must exist
@@ -421,6 +425,8 @@ def train(
     total = steps if steps is not None else (
         epochs * len(train_data) if epochs is not None and hasattr(train_data, "__len__")
         else None)
+    if progress is None:
+        progress = not building()  # a bar is a widget: the built pages would show nothing
     bar = tqdm(total=total, initial=step, disable=not progress, unit="step", leave=False)
     model.train()
 

@@ -130,3 +130,12 @@ def test_run_recurrent_dispatch_and_errors():
         run_recurrent(nn.Linear(3, 4), x, [5, 5])
     with pytest.raises(ValueError, match="kind must be one of"):
         RecurrentEncoder("transformer", 3, 4)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_a_packed_sequence_is_refused_with_directions(cls):
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    packed = pack_padded_sequence(torch.randn(2, 5, 3), [5, 2], batch_first=True)
+    with pytest.raises(TypeError, match="masked_run"):
+        cls(3, 4, batch_first=True)(packed)

@@ -19,6 +19,7 @@ from typing import Callable, Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
 State = Union[Tensor, tuple[Tensor, ...]]
 # run(xw, state, w_hh, b_hh, direction) -> (outputs, final state): one layer, one direction
@@ -178,6 +179,14 @@ class RecurrentLayer(nn.Module):
 
     def _check(self, input: Tensor, hx: Optional[State]) -> tuple[bool, tuple[Tensor, ...]]:
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            raise TypeError(
+                f"{name} takes a padded tensor, not a PackedSequence (only torch.nn's layers "
+                "read packed sequences). Run it over a padded batch with its lengths: "
+                "rnnbook.layers.masked_run(layer, padded, lengths), or unpack first with "
+                "torch.nn.utils.rnn.pad_packed_sequence")
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a tensor, got {type(input).__name__}")
         if input.dim() not in (2, 3):
             raise ValueError(
                 f"{name}: expected input of 3 dimensions (time, batch, features), "
