@@ -14,7 +14,7 @@ export RNNBOOK_DATA := $(abspath ../shared/data)
 endif
 endif
 
-.PHONY: book test lint chapter clean
+.PHONY: book test lint chapter lab clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 #   make chapter NB=book/lstm.ipynb   (cpu budget unless RNNBOOK_BUDGET says otherwise)
 chapter: $(STAMP)
 	RNNBOOK_BUDGET=$${RNNBOOK_BUDGET:-cpu} MPLBACKEND=Agg $(BIN)/python scripts/run_chapter.py $(NB)
+
+# Open the chapters in JupyterLab (installed into .venv on first use; not needed for the book).
+lab: $(STAMP)
+	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install -q --disable-pip-version-check jupyterlab==4.6.6
+	$(BIN)/jupyter-lab book/
 
 clean:
 	rm -rf _build
