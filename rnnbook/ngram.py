@@ -3,13 +3,18 @@
 An n-gram model predicts token ``w_t`` from the ``n - 1`` tokens before it::
 
     add-k:       p(w | h) = (c(h w) + k) / (c(h) + k V)
-    Kneser-Ney:  p(w | h) = max(a(h w) - D, 0) / a(h .) + D N1+(h .) / a(h .) * p(w | h')
+    Kneser-Ney:  p_k(w | h) = max(a_k(h w) - D_k, 0) / a_k(h .)
+                              + D_k N1+(h .) / a_k(h .) * p_{k-1}(w | h')
 
-where ``h'`` is ``h`` without its oldest token, ``a`` is the raw count ``c`` at the highest order
-and the *continuation count* ``N1+(. h w)`` (the number of distinct tokens seen before ``h w``)
-at every lower order, and ``N1+(h .)`` is the number of distinct tokens seen after ``h``. The
-recursion ends in the uniform distribution ``1 / V``, so no token ever gets probability zero. A
-context never seen in training passes all its mass to the lower order.
+Kneser-Ney here is the *interpolated* form of Chen & Goodman (1999) with one discount ``D_k``
+per order; their best smoother, *modified* Kneser-Ney, uses three discounts per order (for
+counts 1, 2 and 3 or more), and Kneser & Ney (1995), who introduced continuation counts, used
+them in a back-off model. In the recursion ``h'`` is ``h`` without its oldest token; ``a_k`` is
+the raw count ``c`` at the highest order and the *continuation count* ``N1+(. h w)`` (the number
+of distinct tokens seen before ``h w``) at every lower order; ``a_k(h .)`` is the sum of
+``a_k(h v)`` over all ``v``, and ``N1+(h .)`` the number of distinct tokens seen after ``h``. The
+recursion ends in the uniform distribution ``p_0 = 1 / V``, so no token ever gets probability
+zero. A context never seen in training passes all its mass to the lower order.
 
 Counting is vectorised: the k-gram ending at position ``t`` gets a dense integer id from the id
 of the (k-1)-gram ending at ``t - 1`` and the token ``x_t`` (key ``id * V + x_t``, numbered with
@@ -285,11 +290,19 @@ class AddKLM(_CountLM):
 
 
 class KneserNeyLM(_CountLM):
-    """Interpolated Kneser-Ney smoothing (Kneser & Ney, 1995; Chen & Goodman, 1999).
+    """Interpolated Kneser-Ney smoothing in the form of Chen & Goodman (1999), one discount per
+    order (not their *modified* Kneser-Ney, which has three)::
 
-    ``discount`` is the absolute discount ``D`` of every order (0.75 by default); ``None``
-    estimates one per order from the counts of counts, ``D = n1 / (n1 + 2 n2)``. See the module
-    docstring for the recursion.
+        p_k(w | h) = max(a_k(h w) - D_k, 0) / a_k(h .)
+                     + D_k N1+(h .) / a_k(h .) * p_{k-1}(w | h')
+
+    ``a_k`` is the raw count at the highest order ``k = n`` and the continuation count
+    ``N1+(. h w)`` below it; ``h'`` drops the oldest token of ``h``; ``p_0 = 1 / V``; a context
+    ``h`` never seen in training gives ``p_k(w | h) = p_{k-1}(w | h')``.
+
+    ``discount`` is the ``D_k`` of every order (0.75 by default); ``None`` estimates one per
+    order from the counts of counts of ``a_k``, ``D_k = n1 / (n1 + 2 n2)``, kept within
+    [0.05, 0.95].
     """
 
     def __init__(self, order: int, vocab_size: int, discount: float | None = 0.75):
