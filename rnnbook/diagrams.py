@@ -1,5 +1,6 @@
 """Diagrams drawn with matplotlib: a recurrent network folded and unrolled in time, the
-bidirectional RNN unrolled, and the neural probabilistic language model (NPLM)."""
+bidirectional RNN unrolled, the neural probabilistic language model (NPLM), and one step of the
+LSTM and of the GRU cell."""
 
 from __future__ import annotations
 
@@ -166,3 +167,115 @@ def nplm(context: int = 3, title: Optional[str] = None, ax=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+GATE_COLOR, NODE_COLOR = "#f6d5e5", "white"
+GATE_W, GATE_H = 1.04, 0.62
+
+
+def _node(ax, x: float, y: float, symbol: str, r: float = 0.17) -> None:
+    """A point-wise operation: a small circle with ``symbol`` (``odot``, ``+`` or ``1-``)."""
+    from matplotlib.patches import Circle
+    ax.add_patch(Circle((x, y), r, fc=NODE_COLOR, ec="0.25", lw=1.0, zorder=3))
+    ax.text(x, y, {"odot": r"$\odot$", "+": "$+$", "1-": r"$1-$"}[symbol], ha="center",
+            va="center", fontsize=10 if symbol != "1-" else 7, zorder=4)
+
+
+def _gate(ax, x: float, y: float, fn: str, name: str) -> None:
+    """A gate: a box with its non-linearity (``sigma`` or ``tanh``) above its name."""
+    ax.add_patch(FancyBboxPatch((x - GATE_W / 2, y - GATE_H / 2), GATE_W, GATE_H,
+                                boxstyle="round,pad=0.03", fc=GATE_COLOR, ec="0.25", lw=1.0))
+    ax.text(x, y + 0.1, r"$\sigma$" if fn == "sigma" else r"$\tanh$", ha="center", va="center",
+            fontsize=11)
+    ax.text(x, y - 0.16, name, ha="center", va="center", fontsize=7.5, color="0.2")
+
+
+def _line(ax, points, lw: float = 1.0) -> None:
+    xs, ys = zip(*points)
+    ax.plot(xs, ys, color="0.25", lw=lw, solid_capstyle="round", zorder=1)
+
+
+def _finish(ax, xlim, ylim, title: Optional[str]):
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def lstm_cell(title: Optional[str] = None, ax=None):
+    """Draw one LSTM step in PyTorch's notation: gates ``i, f, o`` (sigmoid) and the candidate
+    ``g`` (tanh) read ``x_t`` and ``h_{t-1}``; ``c_t = f_t * c_{t-1} + i_t * g_t`` runs along
+    the top, ``h_t = o_t * tanh(c_t)`` leaves on the right. Returns the axes.
+    """
+    ax = ax or plt.subplots(figsize=(7.2, 4.0))[1]
+    top, mid, gy, bus, lo, hi = 3.0, 2.0, 0.8, -0.3, 0.8 - 0.34, 0.8 + 0.34
+    ax.text(-0.15, top, "$c_{t-1}$", ha="right", va="center", fontsize=11)
+    ax.text(-0.15, bus, "$h_{t-1}$", ha="right", va="center", fontsize=11)
+    ax.text(0.8, -1.35, "$x_t$", ha="center", va="top", fontsize=11)
+    _line(ax, [(0, bus), (5.5, bus)], lw=1.4)  # h_{t-1} and x_t feed every gate
+    _arrow(ax, (0.8, -1.3), (0.8, bus))
+    for x, fn, name in ((1.6, "sigma", "forget $f_t$"), (2.9, "sigma", "input $i_t$"),
+                        (4.2, "tanh", "candidate $g_t$"), (5.5, "sigma", "output $o_t$")):
+        _arrow(ax, (x, bus), (x, lo))
+        _gate(ax, x, gy, fn, name)
+    _arrow(ax, (0, top), (1.43, top))  # the cell state's path, along the top
+    _node(ax, 1.6, top, "odot")
+    _arrow(ax, (1.6, hi), (1.6, top - 0.17))
+    _node(ax, 3.55, mid, "odot")  # i_t * g_t
+    _arrow(ax, (2.9, hi), (3.55 - 0.13, mid - 0.12))
+    _arrow(ax, (4.2, hi), (3.55 + 0.13, mid - 0.12))
+    _arrow(ax, (1.77, top), (3.55 - 0.17, top))
+    _node(ax, 3.55, top, "+")
+    _arrow(ax, (3.55, mid + 0.17), (3.55, top - 0.17))
+    _arrow(ax, (3.72, top), (7.5, top))
+    ax.text(7.6, top, "$c_t$", ha="left", va="center", fontsize=11)
+    _arrow(ax, (6.7, top), (6.7, mid + 0.24))  # h_t = o_t * tanh(c_t)
+    _box(ax, 6.7, mid, r"$\tanh$", "h", w=0.62, h=0.4)
+    _node(ax, 6.7, gy, "odot")
+    _arrow(ax, (6.7, mid - 0.23), (6.7, gy + 0.17))
+    _arrow(ax, (5.5 + 0.55, gy), (6.53, gy))
+    _arrow(ax, (6.87, gy), (7.5, gy))
+    ax.text(7.6, gy, "$h_t$", ha="left", va="center", fontsize=11)
+    return _finish(ax, (-1.0, 8.3), (-1.8, 3.4), title)
+
+
+def gru_cell(title: Optional[str] = None, ax=None):
+    """Draw one GRU step in PyTorch's notation: the update gate ``z`` and the reset gate ``r``
+    (sigmoid) read ``x_t`` and ``h_{t-1}``; ``r_t`` scales ``h_{t-1}``'s part of the candidate
+    ``n_t`` (tanh); ``h_t = (1 - z_t) * n_t + z_t * h_{t-1}`` runs along the top. Returns the
+    axes.
+    """
+    ax = ax or plt.subplots(figsize=(7.2, 4.0))[1]
+    top, mid, gy, bus, lo, hi = 3.0, 2.0, 0.8, -0.3, 0.8 - 0.34, 0.8 + 0.34
+    ax.text(-0.15, top, "$h_{t-1}$", ha="right", va="center", fontsize=11)
+    ax.text(1.0, -1.35, "$x_t$", ha="center", va="top", fontsize=11)
+    _line(ax, [(0, top), (0.4, top), (0.4, bus), (5.0, bus)], lw=1.4)  # h_{t-1} to the gates
+    _arrow(ax, (1.0, -1.3), (1.0, bus))
+    for x, name in ((1.6, "update $z_t$"), (2.9, "reset $r_t$")):
+        _arrow(ax, (x, bus), (x, lo))
+        _gate(ax, x, gy, "sigma", name)
+    _node(ax, 3.95, gy, "odot")  # r_t acts on h_{t-1}'s term of the candidate
+    _arrow(ax, (2.9 + 0.55, gy), (3.95 - 0.17, gy))
+    _arrow(ax, (3.95, bus), (3.95, gy - 0.17))
+    _arrow(ax, (5.0, bus), (5.0, lo))
+    _arrow(ax, (3.95 + 0.17, gy), (5.0 - 0.55, gy))
+    _gate(ax, 5.0, gy, "tanh", "candidate $n_t$")
+    _arrow(ax, (0.4, top), (1.43, top))  # the state's path, along the top
+    _node(ax, 1.6, top, "odot")
+    _arrow(ax, (1.6, hi), (1.6, top - 0.17))
+    _node(ax, 3.2, mid, "1-", r=0.2)
+    _arrow(ax, (1.9, hi), (3.2 - 0.15, mid - 0.14))
+    _node(ax, 5.0, mid, "odot")  # (1 - z_t) * n_t
+    _arrow(ax, (3.4, mid), (5.0 - 0.17, mid))
+    _arrow(ax, (5.0, hi), (5.0, mid - 0.17))
+    _arrow(ax, (1.77, top), (5.0 - 0.17, top))
+    _node(ax, 5.0, top, "+")
+    _arrow(ax, (5.0, mid + 0.17), (5.0, top - 0.17))
+    _arrow(ax, (5.17, top), (6.6, top))
+    ax.text(6.7, top, "$h_t$", ha="left", va="center", fontsize=11)
+    ax.text(3.0, bus - 0.3, "$r_t$ scales $h_{t-1} W_{hn}^\\top$ (PyTorch)\nor $h_{t-1}$ "
+            "before $W_{hn}$ (Cho et al.)", ha="left", va="top", fontsize=7.5, color="0.3")
+    return _finish(ax, (-1.0, 7.4), (-1.8, 3.4), title)

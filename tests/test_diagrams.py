@@ -1,0 +1,53 @@
+"""The LSTM and GRU cell diagrams draw (Agg backend) and carry the labels the chapters name."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from rnnbook import diagrams  # noqa: E402
+
+ODOT, PLUS, SIGMA, TANH = r"$\odot$", "$+$", r"$\sigma$", r"$\tanh$"
+
+
+def texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_lstm_cell_draws_gates_nodes_and_states():
+    ax = diagrams.lstm_cell(title="LSTM")
+    assert isinstance(ax, matplotlib.axes.Axes) and ax.get_title() == "LSTM"
+    t = texts(ax)
+    for label in ("$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$", "forget $f_t$",
+                  "input $i_t$", "candidate $g_t$", "output $o_t$"):
+        assert t.count(label) == 1, label
+    assert t.count(SIGMA) == 3 and t.count(TANH) == 2  # i, f, o; the candidate and tanh(c_t)
+    assert t.count(ODOT) == 3 and t.count(PLUS) == 1   # f*c, i*g, o*tanh(c); the sum
+    ax.figure.canvas.draw()  # renders every label (mathtext included) without error
+
+
+def test_gru_cell_draws_gates_nodes_and_states():
+    ax = diagrams.gru_cell()
+    assert isinstance(ax, matplotlib.axes.Axes) and ax.get_title() == ""
+    t = texts(ax)
+    for label in ("$h_{t-1}$", "$h_t$", "$x_t$", "update $z_t$", "reset $r_t$",
+                  "candidate $n_t$", "$1-$"):
+        assert t.count(label) == 1, label
+    assert t.count(SIGMA) == 2 and t.count(TANH) == 1
+    assert t.count(ODOT) == 3 and t.count(PLUS) == 1   # z*h, r on h's term, (1-z)*n; the sum
+    assert not any("c_t" in s for s in t)              # no cell state in a GRU
+    ax.figure.canvas.draw()
+
+
+def test_cell_diagrams_draw_into_given_axes():
+    fig, (left, right) = plt.subplots(1, 2)
+    assert diagrams.lstm_cell(ax=left) is left and diagrams.gru_cell(ax=right) is right
+    assert left.figure is fig and not left.axison and not right.axison
