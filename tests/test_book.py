@@ -164,3 +164,14 @@ def test_loss_by_position_restores_the_mode_and_skips_short_batches():
                 for x, y in batches if x.size(1) == 6]
     torch.testing.assert_close(pos, torch.stack(rows).mean(0))
     assert lm.loss_by_position(model, batches, max_batches=1).shape == (6,)
+
+
+def test_known_word_share():
+    from rnnbook.tasks import lm
+    known = set(rnnbook.word_tokenize("to be or not to be, that is the question"))
+    share, n = lm.known_word_share("To bee, or nott tu be!", known)
+    assert (share, n) == (0.5, 6)  # to, bee, or, nott, tu, be: "to", "or" and "be" are known
+    assert lm.known_word_share("To bee, or nott tu be!", known, min_len=3) == (0.0, 2)
+    assert lm.known_word_share("To bee, or nott tu be!", known, max_len=2) == (0.75, 4)
+    with pytest.raises(ValueError, match="no word"):
+        lm.known_word_share("a, b; !", known, min_len=2)

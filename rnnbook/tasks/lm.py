@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from torch import nn
 
 from ..batching import StreamBatches
 from ..ngram import AddKLM, KneserNeyLM
+from ..text import word_tokenize
 from ..train import History, detach, eval_mode, model_device, train
 
 
@@ -136,6 +137,21 @@ def loss_by_position(model: nn.Module, batches: Iterable, max_batches: int = 10)
     return torch.stack(rows).mean(0)
 
 
+def known_word_share(text: str, known: Collection[str], min_len: int = 1,
+                     max_len: int | None = None) -> tuple[float, int]:
+    """Share of the words of ``text`` with ``min_len`` to ``max_len`` characters that are in
+    ``known`` (e.g. the words of the training text), and how many such words there are.
+
+    Words are the tokens of :func:`rnnbook.text.word_tokenize` that contain a letter
+    (punctuation is skipped). Raises ``ValueError`` when ``text`` has no word of that length.
+    """
+    words = [w for w in word_tokenize(text) if any(ch.isalpha() for ch in w)
+             and min_len <= len(w) <= (max_len or len(w))]
+    if not words:
+        raise ValueError(f"the text has no word of {min_len} to {max_len or 'any'} characters")
+    return sum(w in known for w in words) / len(words), len(words)
+
+
 def ngram_table(corpus: Any, orders: Sequence[int], add_k: float = 0.01
                 ) -> tuple[dict[int, dict[str, Any]], int]:
     """Fit an interpolated Kneser-Ney model (discounts estimated) and an add-k model of each
@@ -198,4 +214,4 @@ def results_table(name: str, table: dict[int, dict[str, Any]], best: int, result
 
 __all__ = ["LanguageModelLoss", "token_log_probs", "mixture_log_probs", "best_mixture_weight",
            "cross_entropy", "fit_lm", "loss_by_position", "ngram_table", "compare_with_ngram",
-           "results_table"]
+           "results_table", "known_word_share"]
