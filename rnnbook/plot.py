@@ -83,18 +83,24 @@ def heatmap(
     title: str | None = None,
     cmap: str = "RdBu_r",
     center: bool = True,
-    colorbar: str = "",
+    colorbar: str | None = "",
+    vmin: float | None = None,
+    vmax: float | None = None,
     ax=None,
 ):
     """Show a matrix (e.g. hidden units over time) with labelled axes; returns the axes.
 
-    With ``center`` the colour scale is symmetric around zero (for tanh-like values).
+    With ``center`` the colour scale is symmetric around zero (for tanh-like values);
+    ``vmin``/``vmax`` fix either end of the scale instead (e.g. 0 and 1 for gates), so that
+    several heat maps share one. ``colorbar`` labels the colour bar; ``None`` draws none.
     """
     values = np.asarray(values, dtype=float)
     ax = ax or plt.subplots(figsize=(max(4.0, 0.22 * values.shape[1]), 3.2))[1]
-    vmax = np.nanmax(np.abs(values)) if center else None
-    im = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest",
-                   vmin=-vmax if center else None, vmax=vmax)
+    if center and vmin is None and vmax is None:
+        vmax = np.nanmax(np.abs(values))
+        vmin = -vmax
+    im = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest", vmin=vmin,
+                   vmax=vmax)
     if xlabels is not None:
         ax.set_xticks(range(len(xlabels)))
         ax.set_xticklabels(xlabels, fontsize=8, fontfamily="monospace")
@@ -106,5 +112,27 @@ def heatmap(
     ax.grid(False)
     if title:
         ax.set_title(title)
-    ax.figure.colorbar(im, ax=ax, label=colorbar)
+    if colorbar is not None:
+        ax.figure.colorbar(im, ax=ax, label=colorbar)
     return ax
+
+
+def gate_heatmaps(gates: Mapping[str, np.ndarray], chars: Sequence[str],
+                  units: Sequence[int], height: float = 2.8):
+    """Heat maps of recorded gates, one row per gate, on one fixed scale from 0 to 1.
+
+    ``gates`` maps a gate's name to its activations ``(time, units)`` (e.g. from
+    :func:`rnnbook.layers.record_gates`, one layer and one sequence); ``units`` picks the rows
+    shown; ``chars`` labels the time axis. One colour bar, "gate activation", serves all rows,
+    so the same colour means the same value in every panel and every chapter. Returns the axes.
+    """
+    fig, axes = plt.subplots(len(gates), 1, figsize=(11, height * len(gates)), sharex=True,
+                             squeeze=False, layout="constrained")
+    axes = axes[:, 0]
+    rows = [str(int(u)) for u in units]
+    for ax, (name, values) in zip(axes, gates.items()):
+        heatmap(np.asarray(values)[:, list(units)].T, xlabels=chars, ylabels=rows, ylabel="unit",
+                title=f"{name} gate", cmap="viridis", colorbar=None, vmin=0.0, vmax=1.0, ax=ax)
+    axes[-1].set_xlabel("character of the passage")
+    fig.colorbar(axes[0].images[0], ax=list(axes), label="gate activation", shrink=0.9)
+    return axes

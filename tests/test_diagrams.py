@@ -51,3 +51,23 @@ def test_cell_diagrams_draw_into_given_axes():
     fig, (left, right) = plt.subplots(1, 2)
     assert diagrams.lstm_cell(ax=left) is left and diagrams.gru_cell(ax=right) is right
     assert left.figure is fig and not left.axison and not right.axison
+
+
+def test_gate_heatmaps_share_a_fixed_scale_and_one_colour_bar():
+    import numpy as np
+
+    from rnnbook.plot import gate_heatmaps, heatmap
+    rng = np.random.default_rng(0)
+    gates = {"input": rng.uniform(0.2, 0.4, (6, 5)), "forget": rng.uniform(0.5, 0.9, (6, 5))}
+    axes = gate_heatmaps(gates, chars=list("abcdef"), units=[4, 0, 2])
+    assert [ax.get_title() for ax in axes] == ["input gate", "forget gate"]
+    for ax in axes:
+        assert ax.images[0].get_clim() == (0.0, 1.0)  # not each panel's own range
+        assert ax.images[0].get_array().shape == (3, 6)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["4", "0", "2"]
+    bars = [a for a in axes[0].figure.axes if a not in list(axes)]
+    assert len(bars) == 1 and bars[0].get_ylabel() == "gate activation"
+    ax = heatmap(np.array([[-2.0, 1.0]]))  # the old default: symmetric around zero
+    assert ax.images[0].get_clim() == (-2.0, 2.0) and len(ax.figure.axes) == 2
+    ax = heatmap(np.array([[0.2, 0.3]]), center=False, colorbar=None)
+    assert len(ax.figure.axes) == 1
