@@ -63,12 +63,17 @@ class LSTMCell(RecurrentCell):
 
 
 class LSTM(RecurrentLayer):
-    """Multi-layer LSTM with the constructor, call signature and weights of ``torch.nn.LSTM``.
+    """Multi-layer LSTM with the constructor, call signature and weights of ``torch.nn.LSTM``,
+    except ``proj_size``.
 
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False)``; ``forward(input, (h0, c0)=None) -> (output, (h_n, c_n))``: input
-    ``(T, B, F)`` (``(B, T, F)`` with ``batch_first``), each state ``(num_layers * D, B, H)``,
-    output ``(T, B, D * H)``, the top layer's ``h_t`` at every step.
+    bidirectional=False, device=None, dtype=None)``; ``forward(input, (h0, c0)=None) ->
+    (output, (h_n, c_n))``: input ``(T, B, F)`` (``(B, T, F)`` with ``batch_first``), each state
+    ``(num_layers * D, B, H)``, output ``(T, B, D * H)``, the top layer's ``h_t`` at every step.
+
+    Left out: ``torch.nn.LSTM``'s ``proj_size`` (an LSTM with a projection, ``h_t = (o_t *
+    tanh(c_t)) W_hr^T`` of size ``proj_size``, and the extra weight ``weight_hr_l{k}``). Passing
+    it raises ``TypeError``; with the default ``proj_size=0`` the two layers are the same.
     """
 
     gates, state_size = 4, 2
