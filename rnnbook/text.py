@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
+from torch.nn.utils.rnn import pad_sequence
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -157,7 +158,7 @@ def _id_tensor(seq: Sequence[int] | torch.Tensor) -> torch.Tensor:
 def pad(
     sequences: Sequence[Sequence[int] | torch.Tensor], pad_id: int = 0, batch_first: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad id sequences to one length.
+    """Pad id sequences to one length (with ``torch.nn.utils.rnn.pad_sequence``).
 
     Returns ``(padded, lengths)``: ``padded`` is ``(batch, max_len)`` (or ``(max_len, batch)``
     when ``batch_first=False``), ``lengths`` is ``(batch,)``, int64, on the CPU (as
@@ -170,10 +171,8 @@ def pad(
     lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
     if int(lengths.min()) == 0:
         raise ValueError("a sequence in the batch is empty; drop empty sequences before padding")
-    out = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = s
-    return (out if batch_first else out.t().contiguous()), lengths
+    out = pad_sequence(seqs, batch_first=batch_first, padding_value=pad_id)
+    return out, lengths
 
 
 def pad_collate(pad_id: int = 0):
