@@ -1,13 +1,13 @@
 """Synthetic long-range problems: the adding problem and the copy task.
 
-**Adding problem** (after Hochreiter & Schmidhuber, 1997), the variant used here: an example is
-a sequence of ``T`` steps with two input channels. Channel 0 holds numbers drawn uniformly from
-``[0, 1)``; channel 1 is zero except for two ones, the *markers*, one at a uniformly chosen step
-of the first half ``[0, T//2)`` and one in the second half ``[T//2, T)``. The target is the sum
-of the two marked numbers, in ``[0, 2)``. Predicting the constant 1 (the target's mean) scores
-a mean squared error of ``Var(u_1 + u_2) = 2/12 = 1/6``: a model must beat that to have learnt
-anything. The first marker lies at least ``T//2`` steps before the end, so the answer needs a
-memory of at least that span.
+**Adding problem** (after Hochreiter & Schmidhuber, 1997), in the variant of Le, Jaitly & Hinton
+(2015): an example is a sequence of ``T`` steps with two input channels. Channel 0 holds numbers
+drawn uniformly from ``[0, 1)``; channel 1 is zero except for two ones, the *markers*, one at a
+uniformly chosen step of the first half ``[0, T//2)`` and one in the second half ``[T//2, T)``.
+The target is the sum of the two marked numbers, in ``[0, 2)``. Predicting the constant 1 (the
+target's mean) scores a mean squared error of ``Var(u_1 + u_2) = 2/12 = 1/6``: a model must beat
+that to have learnt anything. The first marker lies at least ``T//2`` steps before the end, so
+the answer needs a memory of at least that span.
 
 **Copy task** (delayed recall): ``length`` symbols from ``1..symbols``, then ``delay`` blanks
 (``0``), then a delimiter (``symbols + 1``) that asks for the recall, then ``length - 1`` more

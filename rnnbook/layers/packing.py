@@ -83,8 +83,11 @@ def packed_run(layer: nn.RNNBase, input: Tensor, lengths: Lengths,
                hx: Optional[State] = None) -> tuple[Tensor, State]:
     """Run a ``torch.nn`` RNN/LSTM/GRU over a padded batch through a packed sequence.
 
-    Shapes as in :func:`masked_run`. The batch need not be sorted by length; the final
-    states come back in the batch's own order, and the output is padded back to ``T`` steps.
+    Shapes as in :func:`masked_run`. ``pack_padded_sequence`` wants the lengths as an int64
+    tensor on the CPU, whatever the device of ``input``: :func:`_lengths` moves them there.
+    With ``enforce_sorted=False`` the batch need not be sorted by length: PyTorch sorts it
+    inside, and the final states come back in the batch's own order; the output is padded back
+    to ``T`` steps (zeros after each sequence's end).
     """
     time_dim = 1 if layer.batch_first else 0
     steps, batch = input.size(time_dim), input.size(1 - time_dim)
