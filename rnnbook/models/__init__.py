@@ -1,13 +1,16 @@
 """Whole models of the book, each built around the layers of :mod:`rnnbook.layers`.
 
 Every language model maps ``(ids, state) -> (logits, state)``; the tagger maps
-``(words, lengths, chars) -> logits``; the regressor ``x -> y``.
+``(words, lengths, chars) -> logits``; the classifier ``(ids, lengths) -> logits (B, K)``;
+the regressor ``x -> y``.
 """
 
+from .classifier import AttentionPooling, TextClassifier
 from .encoder import RecurrentEncoder
 from .lm import NPLM, BigramLM, CharLM, charlm_parameters, count_parameters
 from .regressor import SequenceRegressor
 from .tagger import CharEncoder, Tagger
 
 __all__ = ["BigramLM", "NPLM", "CharLM", "charlm_parameters", "count_parameters",
-           "RecurrentEncoder", "SequenceRegressor", "CharEncoder", "Tagger"]
+           "RecurrentEncoder", "SequenceRegressor", "CharEncoder", "Tagger",
+           "AttentionPooling", "TextClassifier"]
