@@ -45,6 +45,24 @@ def make_layer(kind: str, input_size: int, hidden_size: int, num_layers: int = 1
                **kwargs)
 
 
+def layer_or_kind(cell: str | nn.Module, input_size: int, hidden_size: int | None, owner: str,
+                  **kwargs: Any) -> nn.Module:
+    """``cell`` as a recurrent layer: a kind goes to :func:`make_layer` (with ``kwargs``), a
+    ready module is checked to read ``(batch, time, features)`` and returned as it is.
+    ``owner`` names the model in the error messages."""
+    if isinstance(cell, nn.Module):
+        if not getattr(cell, "batch_first", False):
+            raise ValueError(f"{owner} feeds (batch, time, features): build the recurrent "
+                             "layer with batch_first=True")
+        return cell
+    if isinstance(cell, str):
+        if hidden_size is None or hidden_size < 1:
+            raise ValueError("give hidden_size (or pass a ready recurrent module as cell)")
+        return make_layer(cell, input_size, hidden_size, **kwargs)
+    raise TypeError(f"cell must be a kind ({', '.join(KINDS)}) or a recurrent module "
+                    f"built with batch_first=True, got {type(cell).__name__}")
+
+
 def output_size(layer: nn.Module) -> int:
     """Features of a recurrent layer's output per step: ``D * H``."""
     return layer.hidden_size * (2 if getattr(layer, "bidirectional", False) else 1)

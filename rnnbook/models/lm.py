@@ -37,7 +37,7 @@ from typing import Any, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from ..layers import KINDS, make_layer, output_size
+from ..layers import layer_or_kind, output_size
 
 
 class BigramLM(nn.Module):
@@ -169,19 +169,8 @@ class CharLM(nn.Module):
     ):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_size)
-        if isinstance(cell, nn.Module):
-            self.rnn = cell
-            if not getattr(cell, "batch_first", False):
-                raise ValueError("CharLM feeds (batch, time, features): build the recurrent "
-                                 "layer with batch_first=True")
-        elif isinstance(cell, str):
-            if hidden_size is None:
-                raise ValueError("give hidden_size (or pass a ready recurrent module as cell)")
-            self.rnn = make_layer(cell, embed_size, hidden_size, num_layers, dropout=dropout,
-                                  scratch=scratch)
-        else:
-            raise TypeError(f"cell must be a kind ({', '.join(KINDS)}) or a recurrent module "
-                            f"built with batch_first=True, got {type(cell).__name__}")
+        self.rnn = layer_or_kind(cell, embed_size, hidden_size, "CharLM", num_layers=num_layers,
+                                 dropout=dropout, scratch=scratch)
         if getattr(self.rnn, "input_size", embed_size) != embed_size:
             raise ValueError(f"the recurrent layer takes {self.rnn.input_size} features, "
                              f"but embed_size={embed_size}")

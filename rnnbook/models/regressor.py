@@ -6,7 +6,7 @@ from typing import Any, Union
 
 from torch import Tensor, nn
 
-from ..layers import make_layer, output_size
+from ..layers import layer_or_kind, output_size
 
 
 class SequenceRegressor(nn.Module):
@@ -23,18 +23,8 @@ class SequenceRegressor(nn.Module):
                  cell: Union[str, nn.Module] = "lstm", out_features: int = 1,
                  **layer_kwargs: Any):
         super().__init__()
-        if isinstance(cell, nn.Module):
-            if not getattr(cell, "batch_first", False):
-                raise ValueError("SequenceRegressor feeds (batch, time, features): build the "
-                                 "recurrent layer with batch_first=True")
-            self.rnn = cell
-        elif isinstance(cell, str):
-            if hidden_size < 1:
-                raise ValueError("give hidden_size (or pass a ready recurrent module as cell)")
-            self.rnn = make_layer(cell, input_size, hidden_size, **layer_kwargs)
-        else:
-            raise TypeError(f"cell must be a kind ('rnn', 'lstm', 'gru') or a recurrent module "
-                            f"built with batch_first=True, got {type(cell).__name__}")
+        self.rnn = layer_or_kind(cell, input_size, hidden_size, "SequenceRegressor",
+                                 **layer_kwargs)
         self.out = nn.Linear(output_size(self.rnn), out_features)
         self.out_features = out_features
 
