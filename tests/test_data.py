@@ -35,8 +35,8 @@ MIRROR = _find_mirror()
 needs_mirror = pytest.mark.skipif(MIRROR is None, reason="no data mirror (RNNBOOK_DATA or "
                                                          "../shared/data)")
 NAMES = ["tinyshakespeare", "names", "wikitext-2", "rt-polarity", "ud-english-ewt",
-         "ud-english-atis", "tatoeba-eng-fra", "fsdd", "mauna-loa-co2", "banking77",
-         "twitter-financial-news-sentiment", "entree-chicago"]
+         "ud-english-atis", "uner-english-ewt", "tatoeba-eng-fra", "fsdd", "mauna-loa-co2",
+         "banking77", "twitter-financial-news-sentiment", "entree-chicago"]
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +83,8 @@ def test_registry_names_and_fields():
             assert url.endswith(file if file != "_about.txt" else "data/fra-eng/_about.txt")
     blob_only = {(n, f) for n in NAMES for f, d in data.info(n).files.items()
                  if d.startswith("blob:")}
-    assert blob_only == {("wikitext-2", "train.txt"), ("ud-english-ewt", "en_ewt-ud-train.conllu")}
+    assert blob_only == {("wikitext-2", "train.txt"), ("ud-english-ewt", "en_ewt-ud-train.conllu"),
+                         ("uner-english-ewt", "en_ewt-ud-train.iob2")}
 
 
 def test_each_entry_names_its_loader():
@@ -183,7 +184,8 @@ def test_table():
     assert list(rows) == NAMES
     assert rows["tinyshakespeare"]["size"] == "1.1 MB"
     assert rows["fsdd"]["files"] == 3001
-    assert {n for n, r in rows.items() if not r["offline"]} == {"wikitext-2", "ud-english-ewt"}
+    assert {n for n, r in rows.items() if not r["offline"]} == {"wikitext-2", "ud-english-ewt",
+                                                                 "uner-english-ewt"}
     assert rows["wikitext-2"]["size"].startswith("≥")
     assert all(set(r) == {"name", "files", "size", "licence", "source", "offline"}
                for r in rows.values())
@@ -317,6 +319,37 @@ def test_entree():
     with_end = data.load_entree(include_end=True)
     assert sum(len(b) - len(a) for a, b in zip(sessions, with_end, strict=True)) == 50_672 - 6_092
     assert with_end[0][-1] == (110, "")
+
+
+@needs_mirror
+def test_uner():
+    dev, test = data.load_uner("dev"), data.load("uner-english-ewt", split="test")
+    assert (len(dev), len(test)) == (2_001, 2_077)
+    assert sum(len(w) for w, _ in dev) == 25_149 and sum(len(w) for w, _ in test) == 25_097
+    assert all(len(w) == len(t) > 0 for w, t in dev + test)
+    begins = {}
+    for _, tags in test:
+        for tag in tags:
+            if tag.startswith("B-"):
+                begins[tag[2:]] = begins.get(tag[2:], 0) + 1
+    assert begins == {"PER": 449, "ORG": 322, "LOC": 317}       # SOURCE.md's counts
+    dev[0][0][0] = "CHANGED"
+    assert data.load_uner("dev")[0][0][0] != "CHANGED"            # a fresh copy each call
+    with pytest.raises(ValueError, match="split"):
+        data.load_uner("validation")
+
+
+def test_uner_parser(tmp_path):
+    from rnnbook.data import loaders
+    good = tmp_path / "good.iob2"
+    good.write_text("# sent_id = a\n1\tMeet\tO\t-\n2\tAnn\tB-PER\t-\tx\n\n"
+                    "# sent_id = b\n1\tin\tO\n2\tNew\tB-LOC\n3\tYork\tI-LOC\n", "utf-8")
+    assert loaders._uner(loaders._stamp(good)) == (
+        (("Meet", "Ann"), ("O", "B-PER")), (("in", "New", "York"), ("O", "B-LOC", "I-LOC")))
+    bad = tmp_path / "bad.iob2"
+    bad.write_text("1\tMeet\tO\n2\tAnn\tB-MISC\n", "utf-8")
+    with pytest.raises(data.DataError, match="line 2 .*IOB2 tag"):
+        loaders._uner(loaders._stamp(bad))
 
 
 # ---- error paths on temporary copies ---------------------------------------------------------

@@ -50,6 +50,7 @@ from .loaders import (
     load_tinyshakespeare,
     load_twitter_financial_news,
     load_ud,
+    load_uner,
     load_wikitext2,
 )
 from .registry import (
@@ -66,7 +67,7 @@ from .registry import (
 __all__ = [
     "DataError", "UnknownDataSet", "ChecksumMismatch", "DataUnavailable", "DataSet", "REGISTRY",
     "ENTREE_OPS", "available", "info", "fetch", "table", "load", "load_tinyshakespeare",
-    "load_names", "load_wikitext2", "load_rt_polarity", "load_ud", "load_tatoeba_eng_fra",
-    "load_fsdd", "load_mauna_loa_co2", "load_banking77", "load_twitter_financial_news",
-    "load_entree",
+    "load_names", "load_wikitext2", "load_rt_polarity", "load_ud", "load_uner",
+    "load_tatoeba_eng_fra", "load_fsdd", "load_mauna_loa_co2", "load_banking77",
+    "load_twitter_financial_news", "load_entree",
 ]

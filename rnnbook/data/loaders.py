@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # imported lazily at run time (an optional dependency)
 
 __all__ = [
     "ENTREE_OPS", "load", "load_tinyshakespeare", "load_names", "load_wikitext2",
-    "load_rt_polarity", "load_ud", "load_tatoeba_eng_fra", "load_fsdd", "load_mauna_loa_co2",
-    "load_banking77", "load_twitter_financial_news", "load_entree",
+    "load_rt_polarity", "load_ud", "load_uner", "load_tatoeba_eng_fra", "load_fsdd",
+    "load_mauna_loa_co2", "load_banking77", "load_twitter_financial_news", "load_entree",
 ]
 
 
@@ -114,6 +114,41 @@ def load_ud(treebank: str, split: str) -> list[conllu.TokenList]:
     _import_conllu()
     path = fetch(f"ud-english-{treebank}", f"en_{treebank}-ud-{split}.conllu")
     return pickle.loads(_ud_pickle(_stamp(path)))
+
+
+@functools.lru_cache(maxsize=3)
+def _uner(stamp: tuple[str, int, int]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    sentences, words, tags = [], [], []
+    for number, line in enumerate(_lines(Path(stamp[0]).read_bytes().decode("utf-8")), 1):
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if words:
+                sentences.append((tuple(words), tuple(tags)))
+            words, tags = [], []
+            continue
+        fields = line.split("\t")
+        if len(fields) < 3 or not re.fullmatch(r"O|[BI]-(PER|ORG|LOC)", fields[2]):
+            raise DataError(f"rnnbook.data: {stamp[0]} line {number} is not 'index<TAB>form"
+                            f"<TAB>IOB2 tag': {line!r}. Delete the file so that it is fetched "
+                            "again, or check the mirror.")
+        words.append(fields[1])
+        tags.append(fields[2])
+    if words:
+        sentences.append((tuple(words), tuple(tags)))
+    return tuple(sentences)
+
+
+def load_uner(split: str) -> list[tuple[list[str], list[str]]]:
+    """Universal NER English-EWT: one ``(words, tags)`` pair per sentence, in file order.
+
+    Tags are IOB2 over ``PER``, ``ORG`` and ``LOC`` (``"B-PER"``, ``"I-PER"``, ..., ``"O"``).
+    ``split`` is ``"train"`` (12,543 sentences; needs a download), ``"dev"`` (2,001) or
+    ``"test"`` (2,077). The file's other columns (annotation bookkeeping) are left out.
+    """
+    _check_choice("split", split, ("train", "dev", "test"))
+    path = fetch("uner-english-ewt", f"en_ewt-ud-{split}.iob2")
+    return [(list(w), list(t)) for w, t in _uner(_stamp(path))]
 
 
 @functools.lru_cache(maxsize=2)

@@ -200,6 +200,26 @@ _ENTRIES: dict[str, DataSet] = {ds.name: ds for ds in [
         size=3_461_043,
         loader="load_ud", loader_args=("atis",)),
     DataSet(
+        name="uner-english-ewt", folder="uner-english-ewt",
+        files={"en_ewt-ud-train.iob2": "blob:b2423d72f37f2226e56cbe750da76f820e6c36a9",
+               "en_ewt-ud-dev.iob2":
+                   "0cafd881cf31d39897b6d588420fab8fbbe4423d271725c59921ac9dd49c0713",
+               "en_ewt-ud-test.iob2":
+                   "821ad826d5f503ac03b4edc3fbc2174f21fbb005ec25863caf2051c434616d6e",
+               "LICENSE.txt": "b3d1b0f4c6ae151f7eb78738f46ebd5ee140f8a7f76501ba26af123140d35ae7"},
+        url=_gh("UniversalNER/UNER_English-EWT", "8ed072de2fd24022cc62458997fe96a8fe191ea4"),
+        licence="CC BY-SA 4.0",
+        source="https://github.com/UniversalNER/UNER_English-EWT",
+        citation="Stephen Mayhew, Terra Blevins, Shuheng Liu, Marek Suppa, Hila Gonen, Joseph "
+                 "Marvin Imperial, Börje Karlsson, Peiqin Lin, Nikola Ljubešić, Lester James "
+                 "Miranda, Barbara Plank, Arij Riabi, Yuval Pinter. Universal NER: A Gold-Standard "
+                 "Multilingual Named Entity Recognition Benchmark. NAACL 2024. "
+                 "https://arxiv.org/abs/2311.09122",
+        description="PER, ORG and LOC spans (IOB2) on the UD English-EWT sentences (2,001 dev, "
+                    "2,077 test; train by download): named-entity recognition.",
+        size=620_415 + 623_751 + 20_014,
+        loader="load_uner"),
+    DataSet(
         name="tatoeba-eng-fra", folder="tatoeba-eng-fra",
         files={"fra.txt": "0bb85dbaa1c896844649094d7eaf2e34bee34e84fe362b26ce7e8f2e12aae104",
                "_about.txt": "79f39a53dbddaf7ab43c801f231089174a611f23987244056f9e3cb5aa79358b"},
@@ -302,6 +322,9 @@ _HINTS = {
     ("ud-english-ewt", "en_ewt-ud-train.conllu"): "The offline mirror of this project lacks the "
         "EWT train split; download it once while online, or use the complete "
         "'ud-english-atis' treebank (load_ud('atis', ...)) offline.",
+    ("uner-english-ewt", "en_ewt-ud-train.iob2"): "The offline mirror of this project lacks "
+        "the UNER EWT train split; download it once while online, or train on 'dev' and score "
+        "on 'test' offline.",
 }
 
 
