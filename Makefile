@@ -25,6 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 # RNNBOOK_BUILD=1: a false claim stops the build, and no progress widgets go into the pages.
 book: $(STAMP)
 	RNNBOOK_BUILD=1 RNNBOOK_BUDGET=$${RNNBOOK_BUDGET:-cpu} $(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python scripts/colab_edition.py _build
 	@echo "The book: $(abspath _build/html/index.html)"
 
 test: $(STAMP)

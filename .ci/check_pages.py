@@ -3,14 +3,35 @@
     python .ci/check_pages.py _build
 
 Every page that has math loads MathJax from the book itself (``_static/mathjax``), and no page
-loads scripts from a CDN (MathJax, require.js, the Jupyter widget manager).
+loads scripts from a CDN (MathJax, require.js, the Jupyter widget manager). Every chapter's
+"open in Colab" button opens its Colab edition (``scripts/colab_edition.py``), which exists beside
+the HTML and has no MyST role left in its prose.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
 
 CDN = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"")
+COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\"]+\.ipynb")
+ROLE = re.compile(r"\{[a-z:]+\}`")
+
+
+def colab_problems(build: Path, page: Path, text: str) -> list[str]:
+    links = set(COLAB.findall(text))
+    if not links:
+        return []
+    want = f"/blob/gh-pages/colab/book/{page.stem}.ipynb"
+    edition = build / "html" / "colab" / "book" / f"{page.stem}.ipynb"
+    problems = [f"{page}: Colab button opens {link}, not the Colab edition"
+                for link in links if not link.endswith(want)]
+    if not edition.exists():
+        return problems + [f"{page}: no Colab edition {edition}"]
+    cells = json.loads(edition.read_text(encoding="utf-8"))["cells"]
+    left = [m for c in cells if c["cell_type"] == "markdown"
+            for m in ROLE.findall("".join(c["source"]))]
+    return problems + ([f"{edition}: roles left in the prose: {left[:5]}"] if left else [])
 
 
 def main(build: str) -> int:
@@ -19,6 +40,7 @@ def main(build: str) -> int:
     for page in pages:
         text = page.read_text(encoding="utf-8", errors="replace")
         problems += [f"{page}: loads {m.group(0)}" for m in CDN.finditer(text)]
+        problems += colab_problems(Path(build), page, text)
         if ("math notranslate" in text or "MathJax" in text) and "_static/mathjax/" not in text:
             problems.append(f"{page}: has math but no local MathJax")
     print(f"{len(pages)} pages checked")

@@ -52,6 +52,16 @@ def test_first_code_cell_installs_rnnbook(path):
         f"{path.name}: the first code cell must install rnnbook where missing, then import it"
 
 
+def test_every_chapter_has_the_same_install_cell():
+    """One install cell for the whole book (from a clone when in one, else GitHub; a clear
+    message when that fails), copied into every chapter."""
+    firsts = {path.name: next(c for c in nbformat.read(path, as_version=4).cells
+                              if c.cell_type == "code").source for path in NOTEBOOKS}
+    assert len(set(firsts.values())) == 1, sorted(firsts)
+    first = next(iter(firsts.values()))
+    assert "raise SystemExit" in first and '(clone / "rnnbook" / "__init__.py")' in first
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_first_code_cell_applies_the_book_style(path):
     """Importing rnnbook leaves matplotlib alone; each chapter opts in to the style."""
