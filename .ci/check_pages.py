@@ -8,6 +8,7 @@ loads scripts from a CDN (MathJax, require.js, the Jupyter widget manager). Ever
 the HTML and has no MyST role left in its prose.
 """
 
+import importlib.util
 import json
 import re
 import sys
@@ -15,7 +16,14 @@ from pathlib import Path
 
 CDN = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"")
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\"]+\.ipynb")
-ROLE = re.compile(r"\{[a-z:]+\}`")
+EDITION_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "colab_edition.py"
+
+
+def _roles_left():
+    spec = importlib.util.spec_from_file_location("colab_edition", EDITION_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.roles_left
 
 
 def colab_problems(build: Path, page: Path, text: str) -> list[str]:
@@ -29,8 +37,9 @@ def colab_problems(build: Path, page: Path, text: str) -> list[str]:
     if not edition.exists():
         return problems + [f"{page}: no Colab edition {edition}"]
     cells = json.loads(edition.read_text(encoding="utf-8"))["cells"]
+    roles_left = _roles_left()
     left = [m for c in cells if c["cell_type"] == "markdown"
-            for m in ROLE.findall("".join(c["source"]))]
+            for m in roles_left("".join(c["source"]))]
     return problems + ([f"{edition}: roles left in the prose: {left[:5]}"] if left else [])
 
 

@@ -28,6 +28,9 @@ from pybtex.database import Entry, Person, parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLE = re.compile(r"\{(?P<role>[a-z:]+)\}`(?P<body>[^`]*)`")
+# Code is left as it is: fenced blocks (not directives) and inline code spans.
+CODE = re.compile(r"(?P<code>^```(?!\{).*?^```[ \t]*$|``[^\n]+?``|`[^`\n]+`)", re.M | re.S)
+TOKEN = re.compile(f"{CODE.pattern}|{ROLE.pattern}", re.M | re.S)
 FENCE = re.compile(r"^```\{(?P<kind>\w+)\}[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 EDITION = "colab"
 
@@ -116,6 +119,8 @@ def render_markdown(text: str, page: str, values: Mapping[str, str],
         return f"> **{m['kind'].capitalize()}.**\n>\n{body}"
 
     def role(m: re.Match) -> str:
+        if m["code"]:
+            return m["code"]
         kind, body = m["role"], m["body"]
         if kind == "glue:text":
             return glue_text(body, values, page)
@@ -129,7 +134,13 @@ def render_markdown(text: str, page: str, values: Mapping[str, str],
             return f"*{titles.get(Path(body).name, body)}*"
         raise EditionError(f"{page}: the Colab edition cannot render the role {{{kind}}}")
 
-    return ROLE.sub(role, FENCE.sub(directive, text))
+    return TOKEN.sub(role, FENCE.sub(directive, text))
+
+
+def roles_left(text: str) -> list[str]:
+    """The MyST roles and directives in ``text`` outside code (none in a rendered edition)."""
+    roles = [f"{{{m['role']}}}`" for m in TOKEN.finditer(text) if m["role"]]
+    return roles + re.findall(r"^```\{\w+\}", CODE.sub("", text), re.M)
 
 
 # ---- chapters ----------------------------------------------------------------------------------
