@@ -30,9 +30,22 @@ def use_style() -> None:
     """Apply the book's matplotlib style (:data:`STYLE`) to ``matplotlib.rcParams``.
 
     Each chapter calls it once after its imports; nothing in the package calls it, so importing
-    :mod:`rnnbook` changes no global setting of matplotlib.
+    :mod:`rnnbook` changes no global setting of matplotlib. In Jupyter it also draws inline
+    figures as PNG at twice the resolution, shown at the same size (sharp on high-DPI screens).
     """
     plt.rcParams.update(STYLE)
+    _sharp_inline_figures()
+
+
+def _sharp_inline_figures() -> None:
+    """Inline figures as 2x PNG with their 1x width and height (IPython's "retina" format)."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # no Jupyter here: nothing is drawn inline
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("retina")
 
 _X = {"step": ("step", "optimiser step"), "time": ("time", "training time (s)"),
       "items": ("items", "tokens seen")}

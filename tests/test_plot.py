@@ -31,6 +31,28 @@ def test_import_leaves_rcparams_alone_and_use_style_applies_it(tmp_path):
     assert result["applied"]
 
 
+def test_use_style_draws_inline_figures_at_twice_the_resolution():
+    script = """
+import json
+import matplotlib.pyplot as plt
+from IPython.core.interactiveshell import InteractiveShell
+import rnnbook.plot
+shell = InteractiveShell.instance()
+fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+ax.plot([0, 1], [0, 1])
+before = shell.display_formatter.format(fig)[1]
+rnnbook.plot.use_style()
+after = shell.display_formatter.format(fig)[1]
+print(json.dumps([before, after]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"}, check=True).stdout
+    before, after = json.loads(out.strip().splitlines()[-1])
+    assert "image/png" not in before                     # 1x PNG: no size metadata
+    width = after["image/png"]["width"]                  # 2x PNG, shown at its 1x size
+    assert 300 <= width <= 400, after
+
+
 def test_style_keys_are_real_rcparams():
     from rnnbook.plot import STYLE
     assert set(STYLE) <= set(matplotlib.rcParams)
