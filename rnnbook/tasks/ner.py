@@ -1,0 +1,197 @@
+"""Named-entity recognition as IOB2 tagging: a dictionary baseline, the CRF's loss and
+prediction, span scores (``seqeval``, strict IOB2), invalid sequences, seen versus unseen.
+
+Data and batches are those of :mod:`rnnbook.tasks.tagging`: ``(words, tags)`` pairs with tags
+``O``, ``B-TYPE``, ``I-TYPE``; :class:`~rnnbook.tasks.tagging.TaggedBatches` pads them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter, defaultdict
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+from seqeval.metrics import classification_report
+from seqeval.metrics.sequence_labeling import get_entities
+from seqeval.scheme import IOB2
+from torch import nn
+
+from ..train import eval_mode, model_device, to_device, train
+from .tagging import Pair, TaggedBatches, TaggingVocabs
+from .tagging import predict as argmax_predict
+
+Span = tuple[str, int, int]  # (type, first word, last word), as seqeval's get_entities
+
+
+def spans(tags: Sequence[str]) -> list[Span]:
+    """The entities of a valid IOB2 sequence: ``(type, start, end)``, ``end`` inclusive."""
+    return [(t, a, b) for t, a, b in get_entities(list(tags))]
+
+
+class DictionaryTagger:
+    """The baseline: remember every entity string of the training data with its most frequent
+    type, then tag every occurrence of a known string in new text, longest match first.
+
+    Matching is case-sensitive (``Apple`` is not ``apple``); ties between types go to the
+    alphabetically first, so the table does not depend on the order of the data.
+    """
+
+    def __init__(self) -> None:
+        self.table: dict[tuple[str, ...], str] = {}
+        self.longest = 0
+
+    def fit(self, pairs: Sequence[Pair]) -> DictionaryTagger:
+        counts: dict[tuple[str, ...], Counter] = defaultdict(Counter)
+        for words, tags in pairs:
+            for kind, a, b in spans(tags):
+                counts[tuple(words[a:b + 1])][kind] += 1
+        self.table = {s: min(c, key=lambda k: (-c[k], k)) for s, c in counts.items()}
+        self.longest = max((len(s) for s in self.table), default=0)
+        return self
+
+    def tag(self, words: Sequence[str]) -> list[str]:
+        """IOB2 tags for one sentence: at each word, the longest known string that starts
+        there (if any) becomes an entity, and the search continues after it."""
+        out, i = ["O"] * len(words), 0
+        while i < len(words):
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                kind = self.table.get(tuple(words[i:i + n]))
+                if kind is not None:
+                    out[i:i + n] = ["B-" + kind] + ["I-" + kind] * (n - 1)
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+    def predict(self, pairs: Sequence[Pair]) -> list[list[str]]:
+        return [self.tag(words) for words, _ in pairs]
+
+
+def invalid_transitions(tags: Sequence[str]) -> int:
+    """How many ``I-X`` tags of a sequence do not follow ``B-X`` or ``I-X`` (IOB2 forbids
+    ``O I-X``, ``B-Y I-X``, ``I-Y I-X`` and a sentence that starts with ``I-X``)."""
+    bad, prev = 0, "O"
+    for tag in tags:
+        if tag.startswith("I-") and prev not in ("B-" + tag[2:], tag):
+            bad += 1
+        prev = tag
+    return bad
+
+
+def count_invalid(predicted: Sequence[Sequence[str]]) -> dict[str, int]:
+    """``sentences`` with at least one invalid transition, and ``transitions`` in all."""
+    counts = [invalid_transitions(tags) for tags in predicted]
+    return {"sentences": sum(c > 0 for c in counts), "transitions": sum(counts)}
+
+
+def span_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+                ) -> dict[str, Any]:
+    """Span precision, recall and F1 in percent (``seqeval``, strict IOB2: an entity counts
+    only with its type and both boundaries right, and an ``I-`` tag that does not continue
+    an entity starts none), overall (micro average) and per type.
+
+    Returns ``{"precision", "recall", "f1", "support", "types": {TYPE: {...}}}``.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+    for g, p in zip(gold, predicted):
+        if len(g) != len(p):
+            raise ValueError(f"a sentence has {len(g)} gold tags and {len(p)} predicted")
+    if not any(len(g) for g in gold):
+        raise ValueError("no tags to score")
+    report = classification_report([list(g) for g in gold], [list(p) for p in predicted],
+                                   mode="strict", scheme=IOB2, output_dict=True,
+                                   zero_division=0)
+
+    def pick(r: dict) -> dict[str, float]:
+        return {"precision": 100 * float(r["precision"]), "recall": 100 * float(r["recall"]),
+                "f1": 100 * float(r["f1-score"]), "support": int(r["support"])}
+
+    types = {k: pick(v) for k, v in report.items() if not k.endswith(" avg")}
+    return {**pick(report["micro avg"]), "types": dict(sorted(types.items()))}
+
+
+class CRFLoss:
+    """The CRF's negative log-likelihood of the gold tags, per token: ``sum_b -log p(y_b |
+    x_b) / tokens``, for :func:`rnnbook.train` and :func:`rnnbook.evaluate`.
+
+    ``loss_fn(model, batch) -> (loss, tokens)`` for a :class:`~rnnbook.tasks.tagging.
+    TaggedBatch` and a model with ``nll(words, lengths, tags, chars)``
+    (:class:`~rnnbook.models.crf.CRFTagger`).
+    """
+
+    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
+        words, lengths, tags, chars = batch
+        real = torch.arange(tags.size(1), device=tags.device) < lengths.to(tags.device)[:, None]
+        if bool((tags[real] < 0).any()):
+            raise ValueError("a tag is unknown (-100): the CRF scores whole tag paths, so "
+                             "build the tag vocabulary from every tag of the data")
+        tokens = int(lengths.sum())
+        return model.nll(words, lengths, tags, chars).sum() / tokens, tokens
+
+
+def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
+            batch_size: int = 256) -> list[list[str]]:
+    """Tags for every word of every sentence, as strings, in order: the model's best path
+    (``model.decode``, Viterbi) for a CRF tagger, the arg-max per word otherwise."""
+    if not hasattr(model, "decode"):
+        return argmax_predict(model, pairs, vocabs, batch_size)
+    spell = getattr(model, "chars", None) is not None
+    dev = model_device(model)
+    out: list[list[str]] = []
+    with eval_mode(model):
+        for batch in TaggedBatches(pairs, vocabs, batch_size, chars=spell, shuffle=False):
+            b = to_device(batch, dev)
+            best = model.decode(b.words, batch.lengths, b.chars).cpu()
+            out += [vocabs.tags.decode(best[i, :n]) for i, n in enumerate(batch.lengths.tolist())]
+    return out
+
+
+def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable,
+                     held_out: Sequence[Pair], vocabs: TaggingVocabs, epochs: int,
+                     lr: float, log: Optional[Callable[[str], None]] = print
+                     ) -> dict[str, Any]:
+    """Train ``epochs`` passes with :func:`rnnbook.train` (one optimiser throughout), score
+    span F1 on ``held_out`` after each, and give the model back the weights of its best epoch
+    (early stopping by model choice: the held-out sentences are never trained on).
+
+    Returns ``{"f1": [held-out F1 per epoch], "best_epoch": 1-based, "seconds": training}``.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, not {epochs}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    gold = [tags for _, tags in held_out]
+    f1s: list[float] = []
+    best_state, seconds = None, 0.0
+    for epoch in range(1, epochs + 1):
+        history = train(model, batches, loss_fn, epochs=1, optimizer=optimizer,
+                        progress=False, log=None)
+        seconds += history.seconds
+        f1s.append(span_scores(gold, predict(model, held_out, vocabs))["f1"])
+        if f1s[-1] >= max(f1s):
+            best_state = copy.deepcopy(model.state_dict())
+        if log is not None:
+            log(f"epoch {epoch}: train loss {history.train_loss[-1]:.3f}, "
+                f"held-out span F1 {f1s[-1]:.1f}")
+    model.load_state_dict(best_state)
+    best = max(range(epochs), key=lambda e: (f1s[e], e)) + 1
+    return {"f1": f1s, "best_epoch": best, "seconds": seconds}
+
+
+def recall_by_seen(train_pairs: Sequence[Pair], gold_pairs: Sequence[Pair],
+                   predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
+    """Recall (in percent) of the gold entities whose exact string was an entity in training
+    (``seen``) and of the others (``unseen``), with their counts."""
+    known = {tuple(ws[a:b + 1]) for ws, ts in train_pairs for _, a, b in spans(ts)}
+    found = {"seen": [0, 0], "unseen": [0, 0]}
+    for (words, tags), pred in zip(gold_pairs, predicted):
+        # strict IOB2: a span must open with B- (seqeval's get_entities also opens one at I-)
+        guessed = {s for s in get_entities(list(pred)) if pred[s[1]].startswith("B-")}
+        for span in spans(tags):
+            group = "seen" if tuple(words[span[1]:span[2] + 1]) in known else "unseen"
+            found[group][0] += span in guessed
+            found[group][1] += 1
+    return {g: {"recall": 100 * r / n if n else float("nan"), "entities": n}
+            for g, (r, n) in found.items()}

@@ -1,0 +1,110 @@
+"""NER helpers: the dictionary baseline, invalid IOB2 counts, strict span scores, the CRF's
+loss and prediction, seen versus unseen recall."""
+
+import pytest
+import torch
+
+from rnnbook.models.crf import CRFTagger, iob2_constraints
+from rnnbook.models.tagger import Tagger
+from rnnbook.tasks.ner import (
+    CRFLoss,
+    DictionaryTagger,
+    count_invalid,
+    invalid_transitions,
+    predict,
+    recall_by_seen,
+    span_scores,
+    train_and_choose,
+)
+from rnnbook.tasks.tagging import TaggedBatches, TaggingLoss, TaggingVocabs
+
+TRAIN = [
+    (["I", "met", "John", "Smith", "in", "New", "York"],
+     ["O", "O", "B-PER", "I-PER", "O", "B-LOC", "I-LOC"]),
+    (["York", "is", "small"], ["B-LOC", "O", "O"]),
+    (["Apple", "hired", "John"], ["B-ORG", "O", "B-PER"]),
+    (["John", "left"], ["B-LOC", "O"]),  # a minority type: John stays PER (2 to 1)
+    (["John", "slept"], ["B-PER", "O"]),
+]
+
+
+def test_dictionary_longest_match_and_majority_type():
+    d = DictionaryTagger().fit(TRAIN)
+    assert d.table[("John",)] == "PER" and d.longest == 2
+    words = ["New", "York", "and", "York", "met", "John", "Smith", "at", "apple"]
+    assert d.tag(words) == ["B-LOC", "I-LOC", "O", "B-LOC", "O", "B-PER", "I-PER", "O", "O"]
+    assert d.predict([(["Apple"], ["O"])]) == [["B-ORG"]]
+    assert DictionaryTagger().fit([]).tag(["a"]) == ["O"]
+
+
+def test_invalid_transitions():
+    assert invalid_transitions(["O", "B-PER", "I-PER", "O"]) == 0
+    assert invalid_transitions(["I-PER", "O", "I-LOC", "B-PER", "I-LOC", "I-LOC"]) == 3
+    assert count_invalid([["O", "I-PER"], ["B-ORG"], ["I-ORG", "I-ORG"]]) == {
+        "sentences": 2, "transitions": 2}
+
+
+def test_span_scores_strict():
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    pred = [["B-PER", "I-PER", "O", "B-ORG"], ["I-ORG", "O"]]  # wrong type; no B- (strict)
+    s = span_scores(gold, pred)
+    assert s["precision"] == pytest.approx(50.0) and s["recall"] == pytest.approx(100 / 3)
+    assert s["f1"] == pytest.approx(40.0) and s["support"] == 3
+    assert s["types"]["PER"]["f1"] == 100.0 and s["types"]["LOC"]["recall"] == 0.0
+    assert isinstance(s["f1"], float)
+    with pytest.raises(ValueError):
+        span_scores(gold, pred[:1])
+    with pytest.raises(ValueError):
+        span_scores([["O"]], [["O", "O"]])
+
+
+def test_recall_by_seen():
+    test = [(["John", "Smith", "met", "Mary"], ["B-PER", "I-PER", "O", "B-PER"]),
+            (["York", "rocks"], ["B-LOC", "O"])]
+    pred = [["B-PER", "I-PER", "O", "O"], ["I-LOC", "O"]]  # I-LOC opens no span (strict)
+    r = recall_by_seen(TRAIN, test, pred)
+    assert r["seen"] == {"recall": 50.0, "entities": 2}
+    assert r["unseen"] == {"recall": 0.0, "entities": 1}
+
+
+def _crf_model(vocabs, chars=False):
+    torch.manual_seed(0)
+    tagger = Tagger(len(vocabs.words), len(vocabs.tags), 16, 16,
+                    num_chars=len(vocabs.chars) if chars else 0, char_embed=4, char_hidden=4)
+    return CRFTagger(tagger, iob2_constraints(vocabs.tags.itos))
+
+
+@pytest.mark.parametrize("chars", [False, True])
+def test_crf_loss_and_predict(chars):
+    vocabs = TaggingVocabs.build(TRAIN, lower=False)
+    model = _crf_model(vocabs, chars)
+    batch = next(iter(TaggedBatches(TRAIN, vocabs, 5, chars=chars, shuffle=False)))
+    loss, n = CRFLoss()(model, batch)
+    assert n == 17 and loss.dim() == 0 and loss.item() > 0
+    expected = model.nll(batch.words, batch.lengths, batch.tags, batch.chars).sum() / 17
+    assert loss.item() == pytest.approx(expected.item())
+    loss.backward()
+    pred = predict(model, TRAIN, vocabs)
+    assert [len(p) for p in pred] == [len(w) for w, _ in TRAIN]
+    assert count_invalid(pred)["transitions"] == 0
+    bad = batch._replace(tags=batch.tags.masked_fill(batch.tags == 0, -100))
+    with pytest.raises(ValueError, match="unknown"):
+        CRFLoss()(model, bad)
+
+
+def test_train_and_choose_keeps_the_best_epoch():
+    vocabs = TaggingVocabs.build(TRAIN, lower=False)
+    model = _crf_model(vocabs)
+    batches = TaggedBatches(TRAIN, vocabs, 2, seed=0)
+    r = train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=30, lr=0.05,
+                         log=None)
+    assert len(r["f1"]) == 30 and r["f1"][r["best_epoch"] - 1] == max(r["f1"])
+    gold = [t for _, t in TRAIN]
+    assert span_scores(gold, predict(model, TRAIN, vocabs))["f1"] == max(r["f1"]) == 100.0
+    # the softmax tagger goes through the same helpers (arg-max prediction)
+    soft = Tagger(len(vocabs.words), len(vocabs.tags), 8, 8)
+    r = train_and_choose(soft, batches, TaggingLoss(), TRAIN[:1], vocabs, epochs=1, lr=0.01,
+                         log=None)
+    assert r["best_epoch"] == 1
+    with pytest.raises(ValueError):
+        train_and_choose(soft, batches, TaggingLoss(), TRAIN, vocabs, epochs=0, lr=0.01)
