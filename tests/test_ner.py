@@ -9,6 +9,7 @@ from rnnbook.models.tagger import Tagger
 from rnnbook.tasks.ner import (
     CRFLoss,
     DictionaryTagger,
+    build_tagger,
     count_invalid,
     invalid_transitions,
     predict,
@@ -108,3 +109,13 @@ def test_train_and_choose_keeps_the_best_epoch():
     assert r["best_epoch"] == 1
     with pytest.raises(ValueError):
         train_and_choose(soft, batches, TaggingLoss(), TRAIN, vocabs, epochs=0, lr=0.01)
+
+
+def test_build_tagger():
+    vocabs = TaggingVocabs.build(TRAIN)
+    crf = build_tagger(vocabs, crf=True, chars=True, embed_size=8, hidden_size=8)
+    assert isinstance(crf, CRFTagger) and crf.chars is not None
+    assert not crf.crf.allowed[vocabs.tags["O"], vocabs.tags["I-PER"]]
+    soft = build_tagger(vocabs, crf=False, chars=False, embed_size=8, hidden_size=8)
+    assert isinstance(soft, Tagger) and soft.chars is None
+    assert soft.out.out_features == len(vocabs.tags) == 6

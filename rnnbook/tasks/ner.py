@@ -17,6 +17,8 @@ from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2
 from torch import nn
 
+from ..models.crf import CRFTagger, iob2_constraints
+from ..models.tagger import Tagger
 from ..train import eval_mode, model_device, to_device, train
 from .tagging import Pair, TaggedBatches, TaggingVocabs
 from .tagging import predict as argmax_predict
@@ -130,6 +132,18 @@ class CRFLoss:
                              "build the tag vocabulary from every tag of the data")
         tokens = int(lengths.sum())
         return model.nll(words, lengths, tags, chars).sum() / tokens, tokens
+
+
+def build_tagger(vocabs: TaggingVocabs, crf: bool = True, chars: bool = True, **sizes: Any
+                 ) -> nn.Module:
+    """A BiLSTM tagger over ``vocabs``: a :class:`~rnnbook.models.Tagger` with a softmax per
+    word (``crf=False``) or a :class:`~rnnbook.models.crf.CRFTagger` whose CRF forbids the
+    transitions IOB2 forbids; ``chars`` adds the character encoder. ``sizes`` go to the
+    tagger (``embed_size``, ``hidden_size``, ``dropout``, ``word_dropout``, ``char_embed``,
+    ``char_hidden``, ...)."""
+    tagger = Tagger(len(vocabs.words), len(vocabs.tags),
+                    num_chars=len(vocabs.chars) if chars else 0, **sizes)
+    return CRFTagger(tagger, iob2_constraints(vocabs.tags.itos)) if crf else tagger
 
 
 def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
