@@ -3,6 +3,8 @@ prediction, span scores (``seqeval``, strict IOB2), invalid sequences, seen vers
 
 Data and batches are those of :mod:`rnnbook.tasks.tagging`: ``(words, tags)`` pairs with tags
 ``O``, ``B-TYPE``, ``I-TYPE``; :class:`~rnnbook.tasks.tagging.TaggedBatches` pads them.
+``seqeval`` (in the ``book`` extra) is imported where it is used, so ``import rnnbook`` works
+without it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,6 @@ from collections import Counter, defaultdict
 from typing import Any, Callable, Optional, Sequence
 
 import torch
-from seqeval.metrics import classification_report
-from seqeval.metrics.sequence_labeling import get_entities
-from seqeval.scheme import IOB2
 from torch import nn
 
 from ..models.crf import CRFTagger, iob2_constraints
@@ -27,7 +26,10 @@ Span = tuple[str, int, int]  # (type, first word, last word), as seqeval's get_e
 
 
 def spans(tags: Sequence[str]) -> list[Span]:
-    """The entities of a valid IOB2 sequence: ``(type, start, end)``, ``end`` inclusive."""
+    """The entities of an IOB2 sequence, ``(type, start, end)`` with ``end`` inclusive (as
+    seqeval's ``get_entities``: an ``I-`` tag that continues nothing opens one)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
     return [(t, a, b) for t, a, b in get_entities(list(tags))]
 
 
@@ -103,6 +105,9 @@ def span_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
             raise ValueError(f"a sentence has {len(g)} gold tags and {len(p)} predicted")
     if not any(len(g) for g in gold):
         raise ValueError("no tags to score")
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
     report = classification_report([list(g) for g in gold], [list(p) for p in predicted],
                                    mode="strict", scheme=IOB2, output_dict=True,
                                    zero_division=0)
@@ -202,7 +207,7 @@ def recall_by_seen(train_pairs: Sequence[Pair], gold_pairs: Sequence[Pair],
     found = {"seen": [0, 0], "unseen": [0, 0]}
     for (words, tags), pred in zip(gold_pairs, predicted):
         # strict IOB2: a span must open with B- (seqeval's get_entities also opens one at I-)
-        guessed = {s for s in get_entities(list(pred)) if pred[s[1]].startswith("B-")}
+        guessed = {s for s in spans(pred) if pred[s[1]].startswith("B-")}
         for span in spans(tags):
             group = "seen" if tuple(words[span[1]:span[2] + 1]) in known else "unseen"
             found[group][0] += span in guessed
