@@ -543,3 +543,28 @@ def test_real_pooch_download_from_a_loopback_server(tmp_path, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_entree_dates_parse_real_lines():
+    import datetime
+
+    from rnnbook.data.loaders import _entree_date, _entree_line
+    # line 3 of session.1996-Q3 as in the tarball (its host field replaced), and the
+    # date of the latest session of session.1999-Q2
+    line = "07/Sep/1996:12:23:36 \tHOST\t0\t633N\t633N\t159P\t159P\t475\n"
+    events, end, date = _entree_line(line)
+    assert events == ((633, "N"), (633, "N"), (159, "P"), (159, "P")) and end == 475
+    assert date == datetime.datetime(1996, 9, 7, 12, 23, 36)
+    assert _entree_date("18/Apr/1999:23:48:37 ") == datetime.datetime(1999, 4, 18, 23, 48, 37)
+    for bad in ("1999-04-18 23:48:37", "18/Foo/1999:23:48:37 ", "18/Apr/99:23:48:37"):
+        with pytest.raises(data.DataError, match="dd/Mon/yyyy"):
+            _entree_date(bad)
+    if MIRROR is None:
+        return
+    dated = data.load_entree(include_end=True, with_dates=True)
+    assert [s for _, s in dated] == data.load_entree(include_end=True)
+    assert dated[0] == (datetime.datetime(1996, 9, 7, 12, 17, 5), [(560, "L"), (110, "L"),
+                                                                   (110, "")])
+    dates = [d for d, _ in dated]
+    assert min(dates) == datetime.datetime(1996, 9, 7, 11, 2, 23)
+    assert max(dates) == datetime.datetime(1999, 4, 18, 23, 48, 37)

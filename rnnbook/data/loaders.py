@@ -7,6 +7,7 @@ change the result freely. :func:`load` calls the loader that a data set's regist
 from __future__ import annotations
 
 import csv
+import datetime
 import functools
 import io
 import json
@@ -258,8 +259,32 @@ ENTREE_OPS = {"L": "browse", "M": "cheaper", "N": "nicer", "O": "closer",
               "S": "quieter", "T": "change cuisine"}
 
 
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+                                        "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+def _entree_date(field: str) -> datetime.datetime:
+    """``"07/Sep/1996:12:17:05 "`` (day/month/year:time, a trailing space) as a naive datetime.
+
+    The log gives no time zone. Month names are read from a fixed table, not the locale."""
+    m = re.fullmatch(r"(\d\d)/([A-Z][a-z]{2})/(\d{4}):(\d\d):(\d\d):(\d\d) ?", field)
+    if m is None or m.group(2) not in _MONTHS:
+        raise DataError(f"rnnbook.data: an Entree session date reads 'dd/Mon/yyyy:hh:mm:ss', "
+                        f"not {field!r}")
+    day, month, year, hh, mm, ss = m.groups()
+    return datetime.datetime(int(year), _MONTHS[month], int(day), int(hh), int(mm), int(ss))
+
+
+def _entree_line(line: str) -> tuple[tuple[tuple[int, str], ...], int, datetime.datetime]:
+    """One session line as (events, end point, date); host and entry point are dropped."""
+    fields = line.rstrip("\n").split("\t")
+    events = tuple((int(tok[:-1]), tok[-1]) for tok in fields[3:-1])
+    return events, int(fields[-1]), _entree_date(fields[0])
+
+
 @functools.lru_cache(maxsize=2)
-def _entree(stamp: tuple[str, int, int]) -> tuple[tuple[tuple[tuple[int, str], ...], int], ...]:
+def _entree(stamp: tuple[str, int, int]
+            ) -> tuple[tuple[tuple[tuple[int, str], ...], int, datetime.datetime], ...]:
     sessions = []
     with tarfile.open(stamp[0], "r:gz") as tar:
         members = sorted((m for m in tar.getmembers()
@@ -269,13 +294,13 @@ def _entree(stamp: tuple[str, int, int]) -> tuple[tuple[tuple[tuple[int, str], .
             data = tar.extractfile(member)
             assert data is not None
             for line in io.TextIOWrapper(data, encoding="ascii", newline="\n"):
-                fields = line.rstrip("\n").split("\t")
-                events = tuple((int(tok[:-1]), tok[-1]) for tok in fields[3:-1])
-                sessions.append((events, int(fields[-1])))
+                sessions.append(_entree_line(line))
     return tuple(sessions)
 
 
-def load_entree(include_end: bool = False) -> list[list[tuple[int, str]]]:
+def load_entree(include_end: bool = False, with_dates: bool = False
+                ) -> list[list[tuple[int, str]]] | list[tuple[datetime.datetime,
+                                                               list[tuple[int, str]]]]:
     """Entree Chicago sessions, read from the tarball without unpacking.
 
     One list per session (file order: 1996-Q3 first), each a list of ``(restaurant_id, op)`` in
@@ -283,19 +308,23 @@ def load_entree(include_end: bool = False) -> list[list[tuple[int, str]]]:
     each (a letter of :data:`ENTREE_OPS`, e.g. ``"L"`` browse, ``"N"`` nicer). That gives 50,672
     sessions and 189,291 events over 642 restaurant IDs (the IDs of ``data/chicago.txt``).
 
-    The session's *end point* is the restaurant the user saw last, after the last operation
-    (-1 when unknown, in 6,092 sessions). With ``include_end=True`` a known end point is
-    appended as ``(end_id, "")``. Date, host and entry point are left out (the host is a
-    1996-99 client address; the entry point may be a restaurant of another city, or 0 for a
-    query form). One token upstream is malformed (``"                  0L"``); it reads as
-    ``(0, "L")``.
+    A line of the logs is tab-separated: ``date, host, entry point, rated restaurant 1, ...,
+    rated restaurant N, end point``, e.g. ``07/Sep/1996:12:17:05 <TAB>host<TAB>0<TAB>560L
+    <TAB>110L<TAB>110``. The session's *end point* is the restaurant the user saw last, after
+    the last operation (-1 when unknown, in 6,092 sessions). With ``include_end=True`` a known
+    end point is appended as ``(end_id, "")``. With ``with_dates=True`` each session comes as
+    ``(date, session)``, the date a naive :class:`datetime.datetime` (the log names no time
+    zone) of the session's start; sessions stay in file order, which is not quite date order.
+    Host and entry point are left out (the host is a 1996-99 client address; the entry point
+    may be a restaurant of another city, or 0 for a query form). One token upstream is
+    malformed (``"                  0L"``); it reads as ``(0, "L")``.
     """
-    out = []
-    for events, end in _entree(_stamp(fetch("entree-chicago", "entree_data.tar.gz"))):
+    out: list = []
+    for events, end, date in _entree(_stamp(fetch("entree-chicago", "entree_data.tar.gz"))):
         session = list(events)
         if include_end and end != -1:
             session.append((end, ""))
-        out.append(session)
+        out.append((date, session) if with_dates else session)
     return out
 
 

@@ -1,0 +1,465 @@
+"""Session-based recommendation: rank every item for the next click of a session.
+
+A *session* is a list of item indices ``s_1 .. s_n`` (consecutive repeats collapsed). For each
+``t = 1 .. n-1`` a method sees ``s_1 .. s_t`` and scores all ``V`` items; the *event* is scored
+by the rank of the true next item ``s_{t+1}`` in that full ranking (no sampled negatives):
+
+    rank = 1 + #{j : score_j > score_target} + #{j != target : score_j = score_target}
+
+that is, ties count against the target (*pessimistic*: a method gains nothing from giving many
+items the same score; ``ties="optimistic"`` drops the second term, ``"mean"`` halves it).
+``Recall@k`` is the share of events with ``rank <= k`` and ``MRR@k`` the mean of ``1 / rank``
+over events, with ``0`` when ``rank > k``.
+
+The module holds the data preparation (:func:`time_split`), the session-parallel mini-batches
+of GRU4Rec (:class:`SessionParallelBatches`) and their loss (:class:`SessionLoss`), the ranking
+metrics, the count-based baselines (:class:`MostPopular`, :class:`Markov`,
+:class:`CoOccurrence`, :class:`SessionItemKNN`) and :func:`lm_scores`, which turns any language
+model over item ids (``(ids, state) -> (logits, state)``) into a scorer.
+"""
+
+from __future__ import annotations
+
+import datetime
+import heapq
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..train import History, detach, eval_mode, model_device, train
+
+IGNORE = -100
+TIES = ("pessimistic", "optimistic", "mean")
+Scorer = Callable[[Sequence[Sequence[int]]], np.ndarray]
+
+
+# --------------------------------------------------------------------------------------------
+# Data: collapse repeats, a split in time, item indices
+# --------------------------------------------------------------------------------------------
+
+def collapse_repeats(items: Sequence[int]) -> list[int]:
+    """``items`` with each run of the same item kept once: ``[5, 5, 3, 5] -> [5, 3, 5]``."""
+    out: list[int] = []
+    for item in items:
+        if not out or out[-1] != item:
+            out.append(item)
+    return out
+
+
+@dataclass
+class SessionSplit:
+    """Sessions as lists of item indices ``0 .. n_items - 1``, split in time.
+
+    ``items[k]`` is the raw ID of index ``k`` (the items seen in training, sorted);
+    ``train_dates`` and ``test_dates`` give each session's date; ``cutoff`` is the date of the
+    first test session; ``unseen_dropped`` counts test clicks on items never seen in training
+    (removed before scoring, repeats collapsed again), ``test_sessions_dropped`` the test
+    sessions left with fewer than two items after that.
+    """
+
+    train: list[list[int]]
+    test: list[list[int]]
+    items: list[int]
+    train_dates: list[datetime.datetime]
+    test_dates: list[datetime.datetime]
+    cutoff: datetime.datetime
+    unseen_dropped: int
+    test_sessions_dropped: int
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+
+def time_split(sessions: Sequence[tuple[datetime.datetime, Sequence[int]]],
+               test_share: float = 0.1, min_length: int = 2) -> SessionSplit:
+    """Collapse repeats, keep sessions of at least ``min_length`` items, sort them by date
+    (stably) and hold out the latest ``floor(test_share * n)`` as the test set.
+
+    ``sessions`` are ``(date, raw item IDs)`` pairs. Items are indexed by the training
+    sessions only: a test click on an item never seen in training cannot be predicted by any
+    method, so it is removed (and counted in ``unseen_dropped``).
+    """
+    if not 0 < test_share < 1:
+        raise ValueError(f"test_share must lie in (0, 1), got {test_share}")
+    kept = [(date, collapse_repeats(list(items))) for date, items in sessions]
+    kept = [pair for pair in kept if len(pair[1]) >= min_length]
+    kept.sort(key=lambda pair: pair[0])
+    n_test = int(test_share * len(kept))
+    if n_test < 1 or n_test >= len(kept):
+        raise ValueError(f"{len(kept)} sessions of at least {min_length} items cannot be split "
+                         f"{1 - test_share:.0%} / {test_share:.0%}")
+    train, test = kept[:-n_test], kept[-n_test:]
+    items = sorted({item for _, s in train for item in s})
+    index = {item: k for k, item in enumerate(items)}
+    test_out, test_dates, unseen, dropped = [], [], 0, 0
+    for date, s in test:
+        known = [index[item] for item in s if item in index]
+        unseen += len(s) - len(known)
+        known = collapse_repeats(known)
+        if len(known) < min_length:
+            dropped += 1
+            continue
+        test_out.append(known)
+        test_dates.append(date)
+    return SessionSplit([[index[i] for i in s] for _, s in train], test_out, items,
+                        [d for d, _ in train], test_dates, test[0][0], unseen, dropped)
+
+
+# --------------------------------------------------------------------------------------------
+# Session-parallel mini-batches (Hidasi et al. 2016, Section 3.1.1)
+# --------------------------------------------------------------------------------------------
+
+class SessionBatch(NamedTuple):
+    """One time step of ``B`` lanes: inputs ``x`` and targets ``y`` ``(B, 1)`` (``y = -100``
+    on an idle lane), and ``start`` ``(B,)``: lanes whose state must be zeroed before this
+    step because a new session (or idleness) begins there."""
+
+    x: Tensor
+    y: Tensor
+    start: Tensor
+
+
+class SessionParallelBatches:
+    """GRU4Rec's session-parallel mini-batches over sessions of item indices.
+
+    ``batch_size`` lanes each read one session after another, one click per step: at step
+    ``t`` lane ``b`` gives input ``s_i`` and target ``s_{i+1}`` of its current session. When a
+    session's last pair is consumed, the lane that frees first takes the next session (ties:
+    the lowest lane) and is marked ``start`` so that the loss zeroes its state; once no
+    session is left a lane idles (``x = 0``, ``y = -100``, ``start`` set). A pass ends when
+    every lane is idle. Sessions are shuffled anew each pass (``shuffle=True``, reproducible
+    from ``seed``). ``len()`` is the number of steps of the coming pass.
+
+    ``plan()`` gives a whole pass as three ``(steps, B)`` tensors ``x``, ``y``, ``start``.
+    """
+
+    def __init__(self, sessions: Sequence[Sequence[int]], batch_size: int,
+                 shuffle: bool = True, seed: int = 0):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.sessions = [list(map(int, s)) for s in sessions]
+        if not self.sessions:
+            raise ValueError("no sessions to batch")
+        short = [k for k, s in enumerate(self.sessions) if len(s) < 2]
+        if short:
+            raise ValueError(f"session {short[0]} has {len(self.sessions[short[0]])} item(s): "
+                             "every session needs at least 2 (an input and a target)")
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+        self._next_order = self._draw()
+
+    def _draw(self) -> list[int]:
+        n = len(self.sessions)
+        return torch.randperm(n, generator=self.generator).tolist() if self.shuffle \
+            else list(range(n))
+
+    def plan(self, order: Optional[list[int]] = None) -> tuple[Tensor, Tensor, Tensor]:
+        """``x``, ``y`` (int64) and ``start`` (bool), each ``(steps, batch_size)``, for the
+        sessions taken in ``order`` (default: the coming pass's order)."""
+        order = self._next_order if order is None else order
+        B = self.batch_size
+        free = [(0, b) for b in range(B)]  # (step at which lane b is free, b)
+        placed = []
+        for k in order:
+            t, b = heapq.heappop(free)
+            placed.append((t, b, k))
+            heapq.heappush(free, (t + len(self.sessions[k]) - 1, b))
+        steps = max(t for t, _ in free)
+        x = np.zeros((steps, B), dtype=np.int64)
+        y = np.full((steps, B), IGNORE, dtype=np.int64)
+        start = np.ones((steps, B), dtype=bool)
+        for t, b, k in placed:
+            s = self.sessions[k]
+            x[t:t + len(s) - 1, b] = s[:-1]
+            y[t:t + len(s) - 1, b] = s[1:]
+            start[t + 1:t + len(s) - 1, b] = False
+        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(start)
+
+    def __len__(self) -> int:
+        return self.plan()[0].size(0)
+
+    def __iter__(self):
+        x, y, start = self.plan()
+        self._next_order = self._draw()
+        for t in range(x.size(0)):
+            yield SessionBatch(x[t, :, None], y[t, :, None], start[t])
+
+
+def reset_lanes(state: Any, start: Tensor) -> Any:
+    """Zero the recurrent state of the lanes where ``start`` is set.
+
+    ``state`` is ``h`` ``(layers, B, H)`` or a tuple of such tensors (an LSTM's ``(h, c)``)."""
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        if state.dim() != 3 or state.size(1) != start.numel():
+            raise ValueError(f"expected a state (layers, {start.numel()}, hidden), "
+                             f"got {tuple(state.shape)}")
+        return state * (~start).to(state.dtype).view(1, -1, 1)
+    return type(state)(reset_lanes(s, start) for s in state)
+
+
+class SessionLoss:
+    """Full-softmax cross-entropy over all items, for :class:`SessionParallelBatches`.
+
+    Carries the recurrent state from step to step (detached: each step is one click) and
+    zeroes it on the lanes that start a session, so no information crosses a session
+    boundary. ``loss = -mean log softmax(logits)[y]`` over the non-idle lanes.
+    """
+
+    def __init__(self) -> None:
+        self.state: Any = None
+
+    def reset(self) -> None:
+        self.state = None
+
+    def fresh(self) -> SessionLoss:
+        return SessionLoss()
+
+    def __call__(self, model: nn.Module, batch: SessionBatch) -> tuple[Tensor, int]:
+        x, y, start = batch
+        logits, state = model(x, reset_lanes(self.state, start))
+        self.state = detach(state)
+        n = int((y != IGNORE).sum())
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
+                               ignore_index=IGNORE, reduction="sum") / max(n, 1)
+        return loss, n
+
+
+# --------------------------------------------------------------------------------------------
+# Ranking metrics over the full item set
+# --------------------------------------------------------------------------------------------
+
+def target_ranks(scores: Tensor | np.ndarray, targets: Tensor | np.ndarray,
+                 ties: str = "pessimistic") -> np.ndarray:
+    """The rank (1 = best) of each target among all items: ``scores`` ``(N, V)``, ``targets``
+    ``(N,)``. ``1 + #higher + #tied others`` (pessimistic), ``1 + #higher`` (optimistic) or
+    ``1 + #higher + #tied others / 2`` (mean). Float64 array ``(N,)``."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
+    s = torch.as_tensor(scores)
+    t = torch.as_tensor(targets, device=s.device).long()
+    if s.dim() != 2 or t.shape != (s.size(0),):
+        raise ValueError(f"expected scores (N, V) and targets (N,), got {tuple(s.shape)} "
+                         f"and {tuple(t.shape)}")
+    if s.size(0) and (t.min() < 0 or t.max() >= s.size(1)):
+        raise ValueError(f"targets must lie in [0, {s.size(1)})")
+    if torch.isnan(s).any():
+        raise ValueError("scores contain NaN: a NaN cannot be ranked")
+    mine = s.gather(1, t[:, None])
+    higher = (s > mine).sum(1).double()
+    tied = (s == mine).sum(1).double() - 1
+    extra = {"pessimistic": tied, "optimistic": 0 * tied, "mean": tied / 2}[ties]
+    return (1 + higher + extra).cpu().numpy()
+
+
+def recall_mrr(ranks: np.ndarray, k: int = 20) -> tuple[float, float]:
+    """``(Recall@k, MRR@k)`` from the targets' ranks."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        raise ValueError("no ranks to score")
+    hit = ranks <= k
+    return float(hit.mean()), float(np.where(hit, 1.0 / ranks, 0.0).mean())
+
+
+class Events(NamedTuple):
+    """The next-item events of a list of sessions, in order: for event ``e`` the session
+    ``session[e]``, the number of items seen ``position[e]`` (1 .. n-1), the session's
+    length ``length[e]`` and the ``target[e]`` item."""
+
+    session: np.ndarray
+    position: np.ndarray
+    length: np.ndarray
+    target: np.ndarray
+
+
+def events(sessions: Sequence[Sequence[int]]) -> Events:
+    """Every event ``(s_1..s_t -> s_{t+1})`` of ``sessions`` (``sum(n - 1)`` of them)."""
+    sess, pos, length, target = [], [], [], []
+    for k, s in enumerate(sessions):
+        n = len(s)
+        sess += [k] * (n - 1)
+        pos += range(1, n)
+        length += [n] * (n - 1)
+        target += list(s[1:])
+    return Events(*(np.asarray(a, dtype=np.int64) for a in (sess, pos, length, target)))
+
+
+def rank_events(scorer: Scorer, sessions: Sequence[Sequence[int]], ties: str = "pessimistic",
+                chunk: int = 512) -> np.ndarray:
+    """The target rank of every event of ``sessions`` (in :func:`events` order).
+
+    ``scorer(sessions)`` returns a ``(sum(n - 1), V)`` array: the scores after each prefix of
+    each session, in order. Sessions are scored ``chunk`` at a time, so memory stays small.
+    Every method of the chapter is scored by this one function.
+    """
+    out = []
+    for lo in range(0, len(sessions), chunk):
+        part = sessions[lo:lo + chunk]
+        scores = scorer(part)
+        want = sum(len(s) - 1 for s in part)
+        if scores.shape[0] != want:
+            raise ValueError(f"the scorer gave {scores.shape[0]} rows for {want} events")
+        out.append(target_ranks(scores, [i for s in part for i in s[1:]], ties))
+    return np.concatenate(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Count-based baselines
+# --------------------------------------------------------------------------------------------
+
+def _check_sessions(sessions: Sequence[Sequence[int]], n_items: int) -> None:
+    if not sessions:
+        raise ValueError("no training sessions")
+    for s in sessions:
+        if any(not 0 <= i < n_items for i in s):
+            raise ValueError(f"a session holds an item outside [0, {n_items}): {list(s)}")
+
+
+def _session_sets(sessions: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
+    """``(sessions, V)`` 0/1 matrix: which items each session holds."""
+    m = np.zeros((len(sessions), n_items), dtype=np.float64)
+    for k, s in enumerate(sessions):
+        m[k, list(s)] = 1.0
+    return m
+
+
+class MostPopular:
+    """Score = the item's number of clicks in the training sessions; the same for every
+    event."""
+
+    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int):
+        _check_sessions(sessions, n_items)
+        self.counts = np.bincount([i for s in sessions for i in s], minlength=n_items
+                                  ).astype(np.float64)
+
+    def __call__(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
+        n = sum(len(s) - 1 for s in sessions)
+        return np.repeat(self.counts[None], n, axis=0)
+
+
+class _LastItem:
+    """Scores that depend on the last item only: row ``s_t`` of a ``(V, V)`` table."""
+
+    table: np.ndarray
+
+    def __call__(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
+        return self.table[[i for s in sessions for i in s[:-1]]]
+
+
+class Markov(_LastItem):
+    """First-order Markov: ``score(j | s_t = i) = #(i followed by j)`` in training."""
+
+    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int):
+        _check_sessions(sessions, n_items)
+        self.table = np.zeros((n_items, n_items))
+        pairs = np.array([(a, b) for s in sessions for a, b in zip(s, s[1:])]).reshape(-1, 2)
+        np.add.at(self.table, (pairs[:, 0], pairs[:, 1]), 1.0)
+
+
+class CoOccurrence(_LastItem):
+    """``score(j | s_t = i) = #(training sessions holding both i and j)``, ``j != i``."""
+
+    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int):
+        _check_sessions(sessions, n_items)
+        m = _session_sets(sessions, n_items)
+        self.table = m.T @ m
+        np.fill_diagonal(self.table, 0.0)
+
+
+class SessionItemKNN:
+    """Item-kNN over the whole session so far, recency weighted:
+
+        score_t(j) = sum_{u=1..t} (u / t) cos(s_u, j),   cos(i, j) = c_ij / sqrt(c_i c_j)
+
+    with ``c_ij`` the number of training sessions holding both items (``c_ii = 0``) and
+    ``c_i`` those holding ``i``: the last item weighs 1, the first ``1 / t``. With
+    ``neighbours`` only each item's that many most similar items keep their similarity.
+    """
+
+    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int,
+                 neighbours: Optional[int] = None):
+        _check_sessions(sessions, n_items)
+        m = _session_sets(sessions, n_items)
+        co = m.T @ m
+        norm = np.sqrt(np.maximum(np.diag(co), 1.0))
+        np.fill_diagonal(co, 0.0)
+        self.sim = co / norm[:, None] / norm[None, :]
+        if neighbours is not None and neighbours < n_items:
+            cut = np.partition(self.sim, -neighbours, axis=1)[:, -neighbours][:, None]
+            self.sim = np.where(self.sim >= cut, self.sim, 0.0)
+
+    def __call__(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
+        rows = []
+        for s in sessions:
+            sims = self.sim[list(s[:-1])]                     # (n - 1, V)
+            t = np.arange(1, len(s))
+            weights = np.tril(np.arange(1, len(s))[None, :] / t[:, None])   # (n-1, n-1): u/t
+            rows.append(weights @ sims)
+        return np.concatenate(rows) if rows else np.zeros((0, self.sim.shape[1]))
+
+
+# --------------------------------------------------------------------------------------------
+# A recurrent model as a scorer
+# --------------------------------------------------------------------------------------------
+
+def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
+    """A scorer from a language model over item ids, ``(ids (B, T), state) -> (logits, state)``.
+
+    Each session runs from a zero state (``state=None``), padded at its end (which a causal
+    model never reads before the end); the logits after item ``t`` score the next item.
+    """
+
+    def score(sessions: Sequence[Sequence[int]]) -> np.ndarray:
+        dev, out = model_device(model), []
+        with eval_mode(model):
+            for lo in range(0, len(sessions), batch_size):
+                part = sessions[lo:lo + batch_size]
+                width = max(len(s) for s in part) - 1
+                ids = torch.zeros(len(part), width, dtype=torch.long)
+                for k, s in enumerate(part):
+                    ids[k, :len(s) - 1] = torch.as_tensor(s[:-1])
+                logits, _ = model(ids.to(dev))
+                keep = torch.arange(width)[None, :] < torch.as_tensor(
+                    [len(s) - 1 for s in part])[:, None]
+                out.append(logits[keep.to(dev)].float().cpu().numpy())
+        return np.concatenate(out)
+
+    return score
+
+
+def breakdown(ranks: np.ndarray, groups: np.ndarray, k: int = 20
+              ) -> dict[int, tuple[int, float, float]]:
+    """``{group: (events, Recall@k, MRR@k)}`` for each value of ``groups`` (one per event)."""
+    return {int(g): (int((groups == g).sum()), *recall_mrr(ranks[groups == g], k))
+            for g in np.unique(groups)}
+
+
+def bucket(values: np.ndarray, edges: Sequence[int]) -> np.ndarray:
+    """Each value's bucket: the largest edge ``<= value`` (``edges`` ascending)."""
+    e = np.asarray(edges)
+    return e[np.searchsorted(e, values, side="right") - 1]
+
+
+
+def fit_sessions(model: nn.Module, sessions: Sequence[Sequence[int]], *, epochs: int,
+                 batch_size: int, lr: float, seed: int = 0, log=print) -> History:
+    """Train a language model over item ids on session-parallel batches with
+    :func:`rnnbook.train.train`: :class:`SessionLoss` (full softmax), Adam, a one-cycle
+    learning rate (5% warm-up, cosine decay), no gradient clipping; a log line per epoch.
+
+    A pass's number of steps depends on its shuffle, so the run is ``epochs`` times the first
+    pass's steps (a fixed number, the same on every machine)."""
+    batches = SessionParallelBatches(sessions, batch_size, seed=seed)
+    per_epoch = len(batches)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = per_epoch * epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
+                                                pct_start=0.05)
+    return train(model, batches, SessionLoss(), steps=steps, optimizer=opt, scheduler=sched,
+                 clip=None, eval_every=per_epoch, progress=False, log=log, unit="click")

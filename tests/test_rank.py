@@ -1,0 +1,248 @@
+"""Session-based recommendation: the split, the session-parallel batcher, the ranking metrics
+and the count-based baselines, against hand-made sessions and brute force."""
+
+import datetime
+
+import numpy as np
+import pytest
+import torch
+
+from rnnbook.models.lm import CharLM
+from rnnbook.tasks import rank as R
+from rnnbook.train import train
+
+SESSIONS = [[0, 1, 2], [1, 2], [2, 0, 1, 3], [3, 1], [0, 2, 3, 1, 0], [1, 0]]
+
+
+@pytest.fixture
+def one_thread():
+    """One click per step is a tiny product: on a busy machine, threads only wait."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_collapse_repeats():
+    assert R.collapse_repeats([5, 5, 3, 5, 5, 5]) == [5, 3, 5]
+    assert R.collapse_repeats([]) == [] and R.collapse_repeats([7]) == [7]
+
+
+def test_time_split_sorts_by_date_and_drops_unseen_items():
+    day = datetime.datetime(1999, 1, 1)
+    raw = [(day + datetime.timedelta(days=d), s) for d, s in
+           [(3, [10, 20]), (0, [20, 20, 30]), (1, [30]), (2, [10, 30, 10]), (4, [10, 99, 10])]]
+    sp = R.time_split(raw, test_share=0.25)
+    assert sp.items == [10, 20, 30]                       # the training items only
+    assert sp.train == [[1, 2], [0, 2, 0], [0, 1]]        # date order, repeats collapsed
+    assert sp.cutoff == day + datetime.timedelta(days=4)
+    # [10, 99, 10] -> 99 unseen -> [10, 10] -> [10]: too short, dropped
+    assert (sp.test, sp.unseen_dropped, sp.test_sessions_dropped) == ([], 1, 1)
+    with pytest.raises(ValueError, match="test_share"):
+        R.time_split(raw, test_share=1.0)
+
+
+def _lanes(x, y, start):
+    """Read the sessions back from a plan: a lane's run of steps between starts."""
+    found = []
+    for b in range(x.size(1)):
+        cur = None
+        for t in range(x.size(0)):
+            if start[t, b]:
+                if cur:
+                    found.append(cur)
+                cur = None
+            if y[t, b] == R.IGNORE:
+                assert start[t, b]            # an idle lane is always reset
+                continue
+            if cur is None:
+                cur = [int(x[t, b])]
+            assert cur[-1] == int(x[t, b])    # the input is the previous target: same session
+            cur.append(int(y[t, b]))
+        if cur:
+            found.append(cur)
+    return found
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 10])
+def test_session_parallel_batches_reset_exactly_at_boundaries(batch_size):
+    rng = np.random.default_rng(0)
+    sessions = [list(rng.integers(0, 50, size=rng.integers(2, 9))) for _ in range(40)]
+    batches = R.SessionParallelBatches(sessions, batch_size, seed=1)
+    x, y, start = batches.plan()
+    assert x.shape == y.shape == start.shape == (len(batches), batch_size)
+    found = _lanes(x, y, start)
+    # every session comes back whole, once, in one lane: no pair mixes two sessions
+    assert sorted(map(tuple, found)) == sorted(tuple(map(int, s)) for s in sessions)
+    # a start exactly where a session begins, none inside a session
+    begins = sum(1 for t in range(x.size(0)) for b in range(batch_size)
+                 if start[t, b] and y[t, b] != R.IGNORE)
+    assert begins == len(sessions)
+    assert int((y != R.IGNORE).sum()) == sum(len(s) - 1 for s in sessions)
+    # the lanes stay busy until the sessions run out (greedy: one lane frees, it takes more)
+    assert len(batches) <= -(-sum(len(s) - 1 for s in sessions) // batch_size) + 8
+    steps = list(batches)
+    assert len(steps) == x.size(0) and steps[0].x.shape == (batch_size, 1)
+    torch.testing.assert_close(torch.stack([s.y[:, 0] for s in steps]), y)
+
+
+def test_session_parallel_batches_shuffle_per_pass_and_bad_input():
+    b = R.SessionParallelBatches(SESSIONS, 2, seed=0)
+    first = torch.stack([s.x[:, 0] for s in b])
+    second = torch.stack([s.x[:, 0] for s in b])
+    again = torch.stack([s.x[:, 0] for s in R.SessionParallelBatches(SESSIONS, 2, seed=0)])
+    assert torch.equal(first, again)
+    assert first.shape != second.shape or not torch.equal(first, second)
+    plain = R.SessionParallelBatches(SESSIONS, 1, shuffle=False)
+    assert plain.plan()[1][:, 0].tolist() == [i for s in SESSIONS for i in s[1:]]
+    with pytest.raises(ValueError, match="at least 2"):
+        R.SessionParallelBatches([[1, 2], [3]], 2)
+    with pytest.raises(ValueError, match="no sessions"):
+        R.SessionParallelBatches([], 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        R.SessionParallelBatches(SESSIONS, 0)
+
+
+def test_reset_lanes_zeroes_only_started_lanes():
+    h = torch.ones(2, 3, 4)
+    out = R.reset_lanes(h, torch.tensor([False, True, False]))
+    assert out[:, 1].abs().sum() == 0 and torch.equal(out[:, [0, 2]], h[:, [0, 2]])
+    hc = R.reset_lanes((h, 2 * h), torch.tensor([True, False, False]))
+    assert hc[1][:, 0].abs().sum() == 0 and torch.equal(hc[1][:, 1], 2 * h[:, 1])
+    assert R.reset_lanes(None, torch.tensor([True])) is None
+    with pytest.raises(ValueError, match="state"):
+        R.reset_lanes(torch.ones(3, 4), torch.tensor([True, False, False]))
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_session_parallel_logits_equal_each_session_alone(cell):
+    """The carried state with resets gives each event the logits of its session run alone."""
+    torch.manual_seed(0)
+    model = CharLM(5, 4, 6, cell=cell).eval()
+    sessions = [s for s in SESSIONS for _ in range(2)]
+    batches = R.SessionParallelBatches(sessions, 3, seed=2)
+    x, y, start = batches.plan()
+    loss, got = R.SessionLoss(), {}
+    with torch.no_grad():
+        for t in range(x.size(0)):
+            state = R.reset_lanes(loss.state, start[t])
+            logits, loss.state = model(x[t, :, None], state)
+            for b in range(3):
+                got.setdefault(b, []).append(logits[b, 0])
+    alone = torch.from_numpy(R.lm_scores(model)(sessions))
+    # match lane outputs to events: collect per lane in order, split by start flags
+    per_event = []
+    for b in range(3):
+        cur = []
+        for t in range(x.size(0)):
+            if start[t, b] and cur:
+                per_event.append(cur)
+                cur = []
+            if y[t, b] != R.IGNORE:
+                cur.append((int(x[t, b]), got[b][t]))
+        if cur:
+            per_event.append(cur)
+    offsets = np.cumsum([0] + [len(s) - 1 for s in sessions])
+    used = set()
+    for run in per_event:
+        k = next(k for k, s in enumerate(sessions) if k not in used
+                 and [i for i, _ in run] == s[:-1]
+                 and torch.allclose(torch.stack([v for _, v in run]),
+                                    alone[offsets[k]:offsets[k + 1]], atol=1e-5))
+        used.add(k)
+    assert len(used) == len(sessions)
+
+
+def test_session_loss_trains_with_the_book_loop(one_thread):
+    torch.manual_seed(0)
+    model = CharLM(4, 8, 16, cell="gru")
+    sessions = [[0, 1, 2, 3]] * 30 + [[3, 2, 1, 0]] * 30
+    hist = train(model, R.SessionParallelBatches(sessions, 8), R.SessionLoss(), steps=150,
+                 lr=0.03, progress=False, log=None)
+    assert hist.train_loss[-1] < 0.8 * hist.train_loss[0]
+    # after 0 then 1 the next item is 2; after 3 then 2 it is 1
+    ranks = R.rank_events(R.lm_scores(model), [[0, 1, 2], [3, 2, 1]])
+    assert ranks.tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_target_ranks_by_hand_with_ties():
+    scores = torch.tensor([[0.5, 0.9, 0.5, 0.1],
+                           [0.0, 0.0, 0.0, 0.0],
+                           [3.0, 2.0, 1.0, 0.0]])
+    targets = torch.tensor([2, 1, 0])
+    # row 0: one higher (0.9), one tied (item 0); row 1: three tied; row 2: the best
+    assert R.target_ranks(scores, targets).tolist() == [3.0, 4.0, 1.0]
+    assert R.target_ranks(scores, targets, "optimistic").tolist() == [2.0, 1.0, 1.0]
+    assert R.target_ranks(scores, targets, "mean").tolist() == [2.5, 2.5, 1.0]
+    with pytest.raises(ValueError, match="ties"):
+        R.target_ranks(scores, targets, "random")
+    with pytest.raises(ValueError, match="NaN"):
+        R.target_ranks(torch.tensor([[float("nan"), 1.0]]), torch.tensor([1]))
+    with pytest.raises(ValueError, match="targets"):
+        R.target_ranks(scores, torch.tensor([0, 4, 1]))
+    with pytest.raises(ValueError, match=r"\(N, V\)"):
+        R.target_ranks(scores[0], targets)
+
+
+def test_recall_mrr_by_hand():
+    ranks = np.array([1.0, 2.0, 4.0, 25.0])
+    assert R.recall_mrr(ranks, k=20) == pytest.approx((0.75, (1 + 1 / 2 + 1 / 4) / 4))
+    assert R.recall_mrr(ranks, k=1) == pytest.approx((0.25, 0.25))
+    with pytest.raises(ValueError, match="no ranks"):
+        R.recall_mrr(np.array([]))
+
+
+def test_events_and_breakdown():
+    ev = R.events([[4, 5, 6], [7, 8]])
+    assert ev.session.tolist() == [0, 0, 1] and ev.position.tolist() == [1, 2, 1]
+    assert ev.length.tolist() == [3, 3, 2] and ev.target.tolist() == [5, 6, 8]
+    table = R.breakdown(np.array([1.0, 30.0, 2.0]), ev.position)
+    assert table == {1: (2, 1.0, 0.75), 2: (1, 0.0, 0.0)}
+    assert R.bucket(np.array([1, 2, 4, 9, 30]), [1, 2, 5, 10]).tolist() == [1, 2, 2, 5, 10]
+
+
+def test_most_popular():
+    pop = R.MostPopular(SESSIONS, 4)
+    assert pop.counts.tolist() == [5, 6, 4, 3]
+    assert R.rank_events(pop, [[0, 1, 3]]).tolist() == [1.0, 4.0]
+
+
+def test_markov_counts_transitions():
+    m = R.Markov(SESSIONS, 4)
+    # transitions: 0->1 x2 (s0, s2), 1->2 x2, 2->0, 1->3, 3->1 x2, 0->2, 2->3, 1->0 x2
+    assert m.table[0].tolist() == [0, 2, 1, 0]
+    assert m.table[1].tolist() == [2, 0, 2, 1]
+    assert m.table[3].tolist() == [0, 2, 0, 0]
+    # after 1: items 0 and 2 tie with 2 counts -> the target 2 ranks 2nd (pessimistic)
+    # after 2 (then 3): 2->3 once, 2->0 once -> tie -> rank 2
+    assert R.rank_events(m, [[1, 2, 3]]).tolist() == [2.0, 2.0]
+    assert R.rank_events(m, [[1, 2, 3]], ties="optimistic").tolist() == [1.0, 1.0]
+
+
+def test_cooccurrence_and_item_knn_by_brute_force():
+    co = R.CoOccurrence(SESSIONS, 4)
+    sets = [set(s) for s in SESSIONS]
+    for i in range(4):
+        for j in range(4):
+            want = 0 if i == j else sum(i in s and j in s for s in sets)
+            assert co.table[i, j] == want
+    knn = R.SessionItemKNN(SESSIONS, 4)
+    c = [sum(i in s for s in sets) for i in range(4)]
+    session = [3, 0, 2, 1]
+    got = knn([session])
+    for t in range(1, 4):
+        for j in range(4):
+            want = sum(u / t * co.table[session[u - 1], j] / np.sqrt(c[session[u - 1]] * c[j])
+                       for u in range(1, t + 1))
+            assert got[t - 1, j] == pytest.approx(want)
+    top1 = R.SessionItemKNN(SESSIONS, 4, neighbours=1)
+    assert ((top1.sim > 0).sum(1) <= 2).all()     # one neighbour per item (ties may keep 2)
+    with pytest.raises(ValueError, match="outside"):
+        R.Markov([[0, 9]], 4)
+    with pytest.raises(ValueError, match="no training"):
+        R.MostPopular([], 4)
+
+
+def test_rank_events_checks_the_scorer():
+    with pytest.raises(ValueError, match="rows"):
+        R.rank_events(lambda s: np.zeros((1, 4)), [[0, 1, 2]])
