@@ -279,3 +279,70 @@ def gru_cell(title: Optional[str] = None, ax=None):
     ax.text(3.0, bus - 0.3, "$r_t$ scales $h_{t-1} W_{hn}^\\top$ (PyTorch)\nor $h_{t-1}$ "
             "before $W_{hn}$ (Cho et al.)", ha="left", va="top", fontsize=7.5, color="0.3")
     return _finish(ax, (-1.0, 7.4), (-1.8, 3.4), title)
+
+
+SESSION_COLORS = ("#dbe9f6", "#fde2c8", "#d9f0d3", "#e8dcf2", "#f9d5d3", "#fff2b3", "#d5f0ee")
+
+
+def session_parallel(lengths: Sequence[int] = (4, 2, 6, 2, 3), lanes: int = 3,
+                     title: Optional[str] = None, ax=None):
+    """Draw GRU4Rec's session-parallel mini-batches (Hidasi et al. 2016, Figure 1).
+
+    Top: the sessions, item ``i_{k,t}`` the ``t``-th click of session ``k`` (one colour per
+    session). Below: the input and the target mini-batches, one column per step and one row per
+    lane, as :class:`~rnnbook.tasks.rank.SessionParallelBatches` lays them out (sessions in
+    order); a red bar marks where a lane's state is reset for a new session, grey cells idle
+    lanes. Returns the axes.
+    """
+    from .tasks.rank import IGNORE, SessionParallelBatches
+
+    if any(n < 2 for n in lengths) or not lengths or lanes < 1:
+        raise ValueError("give at least one session of 2 or more items, and lanes >= 1")
+    sessions, offset = [], 0
+    for n in lengths:
+        sessions.append(list(range(offset, offset + n)))
+        offset += n
+    owner = {i: (k, t) for k, s in enumerate(sessions) for t, i in enumerate(s)}
+    x, y, start = SessionParallelBatches(sessions, lanes, shuffle=False).plan()
+    steps = x.size(0)
+    ax = ax or plt.subplots(figsize=(max(7.0, 0.9 * max(max(lengths), steps) + 2.2),
+                                     0.45 * (len(lengths) + 2 * lanes) + 2.2))[1]
+    w, h, dx, dy = 0.72, 0.36, 0.85, 0.45
+
+    def cell(cx: float, cy: float, item: Optional[int]) -> None:
+        if item is None:
+            ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="round,pad=0.02",
+                                        fc="0.93", ec="0.7", lw=0.8))
+            return
+        k, t = owner[item]
+        ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, boxstyle="round,pad=0.02",
+                                    fc=SESSION_COLORS[k % len(SESSION_COLORS)], ec="0.3", lw=0.8))
+        ax.text(cx, cy, f"$i_{{{k + 1},{t + 1}}}$", ha="center", va="center", fontsize=9)
+
+    top = 0.0
+    for k, s in enumerate(sessions):
+        cy = top - k * dy
+        ax.text(-0.6, cy, f"session {k + 1}", ha="right", va="center", fontsize=9)
+        for t, item in enumerate(s):
+            cell(t * dx, cy, item)
+    y_in = top - len(sessions) * dy - 0.7
+    y_out = y_in - lanes * dy - 0.6
+    for name, grid, y0 in (("input", x, y_in), ("target", y, y_out)):
+        ax.text(-0.6, y0 + 0.35, f"{name} mini-batches", ha="right", va="bottom", fontsize=9,
+                fontweight="bold")
+        for b in range(lanes):
+            cy = y0 - b * dy
+            ax.text(-0.6, cy, f"lane {b + 1}", ha="right", va="center", fontsize=8, color="0.3")
+            for t in range(steps):
+                idle = int(y[t, b]) == IGNORE
+                cell(t * dx, cy, None if idle else int(grid[t, b]))
+                if start[t, b] and not idle and t > 0:
+                    ax.plot([t * dx - dx / 2] * 2, [cy - dy / 2, cy + dy / 2], color="#c0392b",
+                            lw=2.2)
+    for t in range(steps):
+        ax.text(t * dx, y_out - lanes * dy + 0.1, f"step {t + 1}", ha="center", va="top",
+                fontsize=7.5, color="0.3")
+    ax.text(steps * dx - dx / 2, y_out - lanes * dy - 0.25, "red bar: state reset to zero",
+            ha="right", va="top", fontsize=7.5, color="#c0392b")
+    width = max(max(lengths), steps)
+    return _finish(ax, (-2.6, width * dx), (y_out - lanes * dy - 0.5, top + 0.6), title)

@@ -71,3 +71,18 @@ def test_gate_heatmaps_share_a_fixed_scale_and_one_colour_bar():
     assert ax.images[0].get_clim() == (-2.0, 2.0) and len(ax.figure.axes) == 2
     ax = heatmap(np.array([[0.2, 0.3]]), center=False, colorbar=None)
     assert len(ax.figure.axes) == 1
+
+
+def test_session_parallel_draws_the_batcher_layout():
+    ax = diagrams.session_parallel(lengths=(4, 2, 6, 2, 3), lanes=3, title="GRU4Rec")
+    t = texts(ax)
+    assert ax.get_title() == "GRU4Rec" and not ax.axison
+    assert [s for s in t if s.startswith("session ")] == [f"session {k}" for k in range(1, 6)]
+    assert "input mini-batches" in t and "target mini-batches" in t
+    # each item once among the sessions; as input every item but the last of its session
+    assert t.count("$i_{3,6}$") == 2 and t.count("$i_{3,1}$") == 2 and t.count("$i_{1,4}$") == 2
+    assert t.count("$i_{2,2}$") == 2 and t.count("$i_{2,1}$") == 2
+    # lane 2 takes sessions 2, 4, 5: two resets there (red bars), none elsewhere
+    assert len(ax.lines) == 2 and all(line.get_color() == "#c0392b" for line in ax.lines)
+    with pytest.raises(ValueError, match="2 or more"):
+        diagrams.session_parallel(lengths=(3, 1))
