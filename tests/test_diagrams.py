@@ -82,7 +82,8 @@ def test_session_parallel_draws_the_batcher_layout():
     # each item once among the sessions; as input every item but the last of its session
     assert t.count("$i_{3,6}$") == 2 and t.count("$i_{3,1}$") == 2 and t.count("$i_{1,4}$") == 2
     assert t.count("$i_{2,2}$") == 2 and t.count("$i_{2,1}$") == 2
-    # lane 2 takes sessions 2, 4, 5: two resets there (red bars), none elsewhere
-    assert len(ax.lines) == 2 and all(line.get_color() == "#c0392b" for line in ax.lines)
+    # lane 2 takes sessions 2, 4, 5: two resets there (red bars), in the input and the target
+    # grids; none elsewhere
+    assert len(ax.lines) == 4 and all(line.get_color() == "#c0392b" for line in ax.lines)
     with pytest.raises(ValueError, match="2 or more"):
         diagrams.session_parallel(lengths=(3, 1))
