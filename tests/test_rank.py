@@ -246,3 +246,38 @@ def test_cooccurrence_and_item_knn_by_brute_force():
 def test_rank_events_checks_the_scorer():
     with pytest.raises(ValueError, match="rows"):
         R.rank_events(lambda s: np.zeros((1, 4)), [[0, 1, 2]])
+
+
+def test_bpr_in_batch_by_hand():
+    logits = torch.tensor([[2.0, 0.0, 1.0],
+                           [0.5, 1.5, 0.0]], requires_grad=True)
+    targets = torch.tensor([0, 1])
+    # row 0: positive r=2 (item 0), negative item 1 r=0; row 1: positive 1.5, negative 0.5
+    want = -(torch.nn.functional.logsigmoid(torch.tensor(2.0))
+             + torch.nn.functional.logsigmoid(torch.tensor(1.0))) / 2
+    torch.testing.assert_close(R.bpr_in_batch(logits, targets), want)
+    # a lane whose target repeats another's is never its own negative
+    same = R.bpr_in_batch(logits.detach()[[0, 0, 1]], torch.tensor([0, 0, 1]))
+    pairs = torch.tensor([2.0, 2.0, 1.0])  # rows 0 and 1 vs item 1, row 2 vs item 0 (twice)
+    want = -(torch.nn.functional.logsigmoid(pairs).sum()
+             + torch.nn.functional.logsigmoid(torch.tensor(1.0))) / 4
+    torch.testing.assert_close(same, want)
+    with pytest.raises(ValueError, match="two targets"):
+        R.bpr_in_batch(logits[:1], targets[:1])
+    with pytest.raises(ValueError, match="kind"):
+        R.SessionLoss("top1")
+
+
+def test_bpr_session_loss_trains_and_skips_single_lane_steps(one_thread):
+    torch.manual_seed(0)
+    model = CharLM(4, 8, 16, cell="gru")
+    sessions = [[0, 1, 2, 3]] * 30 + [[3, 2, 1, 0]] * 30
+    loss = R.SessionLoss("bpr")
+    lone = R.SessionBatch(torch.tensor([[0], [1]]), torch.tensor([[1], [R.IGNORE]]),
+                          torch.tensor([True, True]))
+    value, n = loss(model, lone)
+    assert n == 0 and float(value.detach()) == 0.0 and value.requires_grad
+    hist = train(model, R.SessionParallelBatches(sessions, 8), R.SessionLoss("bpr"), steps=150,
+                 lr=0.03, progress=False, log=None)
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert R.rank_events(R.lm_scores(model), [[0, 1, 2], [3, 2, 1]]).tolist() == [1.0] * 4

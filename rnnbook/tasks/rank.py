@@ -204,30 +204,62 @@ def reset_lanes(state: Any, start: Tensor) -> Any:
     return type(state)(reset_lanes(s, start) for s in state)
 
 
+LOSSES = ("xe", "bpr")
+
+
+def bpr_in_batch(logits: Tensor, targets: Tensor) -> Tensor:
+    """BPR with the mini-batch's other targets as negatives (Hidasi et al. 2016, Sec. 3.1.2):
+
+        loss = -mean_{b, j != b} log sigmoid(r_{b, y_b} - r_{b, y_j})
+
+    over the ``N`` rows of ``logits`` ``(N, V)`` (scores ``r``) and their ``targets`` ``(N,)``;
+    a negative that happens to be the row's own target (two lanes, same item) is left out."""
+    if logits.dim() != 2 or targets.shape != (logits.size(0),):
+        raise ValueError(f"expected logits (N, V) and targets (N,), got {tuple(logits.shape)}"
+                         f" and {tuple(targets.shape)}")
+    if logits.size(0) < 2:
+        raise ValueError("BPR in the batch needs at least two targets (one is the negative)")
+    r = logits[:, targets]                                     # (N, N): r[b, j] = r_{b, y_j}
+    keep = targets[None, :] != targets[:, None]
+    diff = r.diagonal()[:, None] - r
+    return -F.logsigmoid(diff[keep]).mean()
+
+
 class SessionLoss:
-    """Full-softmax cross-entropy over all items, for :class:`SessionParallelBatches`.
+    """The loss of a language model over item ids on :class:`SessionParallelBatches`.
 
     Carries the recurrent state from step to step (detached: each step is one click) and
     zeroes it on the lanes that start a session, so no information crosses a session
-    boundary. ``loss = -mean log softmax(logits)[y]`` over the non-idle lanes.
+    boundary. ``kind="xe"``: full-softmax cross-entropy ``-mean log softmax(logits)[y]`` over
+    the non-idle lanes; ``kind="bpr"``: :func:`bpr_in_batch` over them (pairwise ranking with
+    the other lanes' targets as negatives).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "xe") -> None:
+        if kind not in LOSSES:
+            raise ValueError(f"kind must be one of {', '.join(LOSSES)}, got {kind!r}")
+        self.kind = kind
         self.state: Any = None
 
     def reset(self) -> None:
         self.state = None
 
     def fresh(self) -> SessionLoss:
-        return SessionLoss()
+        return SessionLoss(self.kind)
 
     def __call__(self, model: nn.Module, batch: SessionBatch) -> tuple[Tensor, int]:
         x, y, start = batch
         logits, state = model(x, reset_lanes(self.state, start))
         self.state = detach(state)
-        n = int((y != IGNORE).sum())
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1),
-                               ignore_index=IGNORE, reduction="sum") / max(n, 1)
+        busy = y.reshape(-1) != IGNORE
+        n = int(busy.sum())
+        logits = logits.reshape(-1, logits.size(-1))
+        if self.kind == "bpr":
+            if n < 2:  # no negative in the batch: nothing to learn from this step
+                return logits.sum() * 0.0, 0
+            return bpr_in_batch(logits[busy], y.reshape(-1)[busy]), n
+        loss = F.cross_entropy(logits, y.reshape(-1), ignore_index=IGNORE,
+                               reduction="sum") / max(n, 1)
         return loss, n
 
 
@@ -448,10 +480,12 @@ def bucket(values: np.ndarray, edges: Sequence[int]) -> np.ndarray:
 
 
 def fit_sessions(model: nn.Module, sessions: Sequence[Sequence[int]], *, epochs: int,
-                 batch_size: int, lr: float, seed: int = 0, log=print) -> History:
+                 batch_size: int, lr: float, loss: str = "xe", seed: int = 0,
+                 log=print) -> History:
     """Train a language model over item ids on session-parallel batches with
-    :func:`rnnbook.train.train`: :class:`SessionLoss` (full softmax), Adam, a one-cycle
-    learning rate (5% warm-up, cosine decay), no gradient clipping; a log line per epoch.
+    :func:`rnnbook.train.train`: :class:`SessionLoss` of kind ``loss`` (``"xe"``, ``"bpr"``),
+    Adam, a one-cycle learning rate (5% warm-up, cosine decay), no gradient clipping; a log
+    line per epoch.
 
     A pass's number of steps depends on its shuffle, so the run is ``epochs`` times the first
     pass's steps (a fixed number, the same on every machine)."""
@@ -461,5 +495,5 @@ def fit_sessions(model: nn.Module, sessions: Sequence[Sequence[int]], *, epochs:
     steps = per_epoch * epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                 pct_start=0.05)
-    return train(model, batches, SessionLoss(), steps=steps, optimizer=opt, scheduler=sched,
+    return train(model, batches, SessionLoss(loss), steps=steps, optimizer=opt, scheduler=sched,
                  clip=None, eval_every=per_epoch, progress=False, log=log, unit="click")
