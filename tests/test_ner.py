@@ -11,6 +11,7 @@ from rnnbook.tasks.ner import (
     DictionaryTagger,
     build_tagger,
     count_invalid,
+    fit_tagger,
     invalid_transitions,
     predict,
     recall_by_seen,
@@ -119,3 +120,14 @@ def test_build_tagger():
     soft = build_tagger(vocabs, crf=False, chars=False, embed_size=8, hidden_size=8)
     assert isinstance(soft, Tagger) and soft.chars is None
     assert soft.out.out_features == len(vocabs.tags) == 6
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_fit_tagger_is_reproducible(crf):
+    kw = dict(crf=crf, chars=True, epochs=2, lr=0.01, batch_size=2, log=None, embed_size=8,
+              hidden_size=8, char_embed=4, char_hidden=4)
+    a = fit_tagger(TRAIN, TRAIN[:2], TRAIN, **kw)
+    b = fit_tagger(TRAIN, TRAIN[:2], TRAIN, **kw)
+    assert a["pred"] == b["pred"] and a["run"]["f1"] == b["run"]["f1"]
+    assert isinstance(a["model"], CRFTagger if crf else Tagger)
+    assert [len(p) for p in a["pred"]] == [len(w) for w, _ in TRAIN]

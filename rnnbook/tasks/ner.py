@@ -16,10 +16,11 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from torch import nn
 
+from ..config import seed_everything
 from ..models.crf import CRFTagger, iob2_constraints
 from ..models.tagger import Tagger
 from ..train import eval_mode, model_device, to_device, train
-from .tagging import Pair, TaggedBatches, TaggingVocabs
+from .tagging import Pair, TaggedBatches, TaggingLoss, TaggingVocabs
 from .tagging import predict as argmax_predict
 
 Span = tuple[str, int, int]  # (type, first word, last word), as seqeval's get_entities
@@ -197,6 +198,28 @@ def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable
     model.load_state_dict(best_state)
     best = max(range(epochs), key=lambda e: (f1s[e], e)) + 1
     return {"f1": f1s, "best_epoch": best, "seconds": seconds}
+
+
+def fit_tagger(train_pairs: Sequence[Pair], held_out: Sequence[Pair], test_pairs: Sequence[Pair],
+               *, crf: bool, chars: bool = True, cased: bool = False, epochs: int,
+               lr: float, batch_size: int, device: Optional[torch.device] = None,
+               seed: int = 0, log: Optional[Callable[[str], None]] = print, **sizes: Any
+               ) -> dict[str, Any]:
+    """Build vocabularies from ``train_pairs`` (words lower-cased unless ``cased``), a tagger
+    (:func:`build_tagger`), train it with :func:`train_and_choose` and tag ``test_pairs``.
+
+    Returns ``{"model", "vocabs", "run", "pred"}`` (``run``: held-out F1 per epoch, best
+    epoch, seconds; ``pred``: the test tags).
+    """
+    vocabs = TaggingVocabs.build(train_pairs, lower=not cased)
+    seed_everything(seed)
+    model = build_tagger(vocabs, crf=crf, chars=chars, **sizes).to(device or "cpu")
+    batches = TaggedBatches(train_pairs, vocabs, batch_size, chars=chars, seed=seed,
+                            sort_by_length=True)
+    loss_fn = CRFLoss() if crf else TaggingLoss()
+    run = train_and_choose(model, batches, loss_fn, held_out, vocabs, epochs, lr, log=log)
+    return {"model": model, "vocabs": vocabs, "run": run,
+            "pred": predict(model, test_pairs, vocabs)}
 
 
 def recall_by_seen(train_pairs: Sequence[Pair], gold_pairs: Sequence[Pair],
