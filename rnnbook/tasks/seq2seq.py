@@ -1,0 +1,399 @@
+"""Translation with an encoder-decoder: data, loss, greedy and beam-search decoding, scores.
+
+An example is a pair of token lists, ``(["i'm", "cold", "."], ["j'ai", "froid", "."])``, made
+by :func:`tokenize` (the book's :func:`~rnnbook.text.word_tokenize`, lower-cased: words keep
+inner apostrophes, every punctuation mark is a token). Batches are
+:class:`~rnnbook.batching.PaddedBatches` of ``(source ids, <bos> target ids <eos>)``:
+``PaddedBatch(x (B, S), lengths (B,), y (B, T))`` with ``y`` padded with ``-100``.
+
+Scores are sacrebleu's corpus BLEU and chrF on the space-joined tokens, with ``tokenize='none'``
+(the text is already tokenised), one reference stream per French translation of a source.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..batching import PaddedBatches
+from ..models.seq2seq import select
+from ..text import BOS, EOS, Vocab, pad, word_tokenize
+from ..train import eval_mode, model_device
+
+Pair = tuple[list[str], list[str]]
+Group = tuple[list[str], list[list[str]]]  # a source and all its references
+
+# the English openings of the PyTorch tutorial's filter, in the book's tokens
+PREFIXES: tuple[tuple[str, ...], ...] = (
+    ("i", "am"), ("i'm",), ("he", "is"), ("he's",), ("she", "is"), ("she's",),
+    ("you", "are"), ("you're",), ("we", "are"), ("we're",), ("they", "are"), ("they're",))
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words and punctuation marks: ``"I'm cold." -> ["i'm", "cold", "."]``."""
+    return word_tokenize(text)
+
+
+def prefix_filter(pairs: Sequence[tuple[str, str]], max_tokens: int = 10) -> list[Pair]:
+    """The tutorial's filter: tokenised pairs whose English starts with one of
+    :data:`PREFIXES` and whose two sides have fewer than ``max_tokens`` tokens."""
+    out = []
+    for eng, fra in pairs:
+        e, f = tokenize(eng), tokenize(fra)
+        if (0 < len(e) < max_tokens and 0 < len(f) < max_tokens
+                and any(tuple(e[:len(p)]) == p for p in PREFIXES)):
+            out.append((e, f))
+    return out
+
+
+def length_filter(pairs: Sequence[tuple[str, str]], min_tokens: int, max_tokens: int
+                  ) -> list[Pair]:
+    """Tokenised pairs whose English has ``min_tokens <= n <= max_tokens`` tokens (no prefix
+    filter; the French side is not limited)."""
+    out = []
+    for eng, fra in pairs:
+        e = tokenize(eng)
+        if min_tokens <= len(e) <= max_tokens:
+            out.append((e, tokenize(fra)))
+    return out
+
+
+def group_by_source(pairs: Sequence[Pair]) -> list[Group]:
+    """``(source, [all its targets])`` per distinct source, in order of first appearance."""
+    groups: dict[tuple[str, ...], list[list[str]]] = {}
+    for e, f in pairs:
+        refs = groups.setdefault(tuple(e), [])
+        if f not in refs:
+            refs.append(f)
+    return [(list(e), refs) for e, refs in groups.items()]
+
+
+def grouped_split(pairs: Sequence[Pair], test_fraction: float, seed: int = 0
+                  ) -> tuple[list[Pair], list[Group]]:
+    """Split by *source* sentence: a random ``test_fraction`` of the distinct sources (seed
+    ``seed``) with all their translations is the test set, so no test source is seen in
+    training. Returns ``(training pairs, test groups)``."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    groups = group_by_source(pairs)
+    if len(groups) < 2:
+        raise ValueError("need at least two distinct sources to split")
+    order = np.random.default_rng(seed).permutation(len(groups))
+    n_test = max(1, round(test_fraction * len(groups)))
+    test = sorted(order[:n_test].tolist())
+    held = {tuple(groups[i][0]) for i in test}
+    train = [(list(e), list(f)) for e, f in pairs if tuple(e) not in held]
+    return train, [groups[i] for i in test]
+
+
+def build_vocabs(pairs: Sequence[Pair], min_freq: int = 1) -> tuple[Vocab, Vocab]:
+    """Source and target vocabularies of the training pairs (specials ``<pad> <unk> <bos>
+    <eos>``, ``<pad>`` is id 0); rarer tokens become ``<unk>``."""
+    return (Vocab.build((e for e, _ in pairs), min_freq=min_freq),
+            Vocab.build((f for _, f in pairs), min_freq=min_freq))
+
+
+def examples(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab
+             ) -> list[tuple[list[int], list[int]]]:
+    """``(source ids, <bos> target ids <eos>)`` for each pair."""
+    bos, eos = tgt_vocab[BOS], tgt_vocab[EOS]
+    return [(src_vocab.encode(e), [bos] + tgt_vocab.encode(f) + [eos]) for e, f in pairs]
+
+
+def batches(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int,
+            shuffle: bool = True, seed: int = 0) -> PaddedBatches:
+    """``PaddedBatches`` of :func:`examples`; shuffled batches group sources of similar
+    length (little padding)."""
+    return PaddedBatches(examples(pairs, src_vocab, tgt_vocab), batch_size, pad_id=0,
+                         shuffle=shuffle, seed=seed, sort_by_length=shuffle)
+
+
+def teacher_forcing(y: Tensor, pad_id: int = 0) -> tuple[Tensor, Tensor]:
+    """Decoder inputs and targets of a padded target batch ``y`` ``(B, T)`` (``<bos> .. <eos>``
+    padded with -100): inputs ``y[:, :-1]`` (padding as ``pad_id``), targets ``y[:, 1:]``."""
+    if y.dim() != 2 or y.size(1) < 2:
+        raise ValueError(f"targets must be (batch, steps >= 2) with <bos> and <eos>, got "
+                         f"{tuple(y.shape)}")
+    tgt_in = y[:, :-1]
+    return tgt_in.masked_fill(tgt_in < 0, pad_id), y[:, 1:]
+
+
+class Seq2SeqLoss:
+    """Teacher-forced cross-entropy per target token, padding masked: ``(model,
+    PaddedBatch(x, lengths, y)) -> (mean loss over the real target tokens, their number)``.
+
+        loss = -(1/N) sum_b sum_{t <= T_b} log p(y_bt | y_b,<t, x_b)
+
+    where ``T_b`` counts the tokens of target ``b`` up to and including ``<eos>`` and ``N`` is
+    their total; the padded positions (``-100``) are ignored. ``label_smoothing`` as in
+    ``torch.nn.functional.cross_entropy``.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
+
+    def __call__(self, model: nn.Module, batch: Any) -> tuple[Tensor, int]:
+        x, lengths, y = batch
+        tgt_in, target = teacher_forcing(y, getattr(model, "pad_id", 0))
+        logits = model(x, lengths, tgt_in)
+        n = int((target != -100).sum())
+        if n == 0:
+            raise ValueError("the batch has no target tokens")
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), target.reshape(-1),
+                               ignore_index=-100, label_smoothing=self.label_smoothing)
+        return loss, n
+
+
+class Hypotheses(NamedTuple):
+    """Decoded batch: ``tokens`` ``(B, T)`` (each row ends at its ``<eos>``, then ``pad``),
+    ``lengths`` ``(B,)`` (tokens up to and including ``<eos>``, or ``T`` without one),
+    ``scores`` ``(B,)`` (sum of log-probabilities of those tokens) and, from greedy decoding of
+    a model with attention, the ``weights`` ``(B, T, S)``."""
+
+    tokens: Tensor
+    lengths: Tensor
+    scores: Tensor
+    weights: Optional[Tensor] = None
+
+
+def normalised(scores: Tensor, lengths: Tensor, alpha: float) -> Tensor:
+    """Length-normalised score ``log p(y | x) / |y|^alpha`` (``alpha=0``: the plain sum,
+    ``alpha=1``: the mean log-probability per token, ``<eos>`` counted)."""
+    return scores / lengths.to(scores.dtype).clamp(min=1) ** alpha
+
+
+def _never(logp: Tensor, ids: Sequence[int]) -> Tensor:
+    """Log-probabilities with tokens ``ids`` (``<pad>``, ``<bos>``) made impossible."""
+    logp = logp.clone()
+    logp[..., list(ids)] = float("-inf")
+    return logp
+
+
+@torch.no_grad()
+def greedy(model: nn.Module, src: Tensor, lengths: Tensor, bos: int, eos: int,
+           max_len: int = 30) -> Hypotheses:
+    """Greedy decoding of a batch: at each step the most probable next token, until every
+    row has written ``<eos>`` or ``max_len`` tokens. ``<pad>`` and ``<bos>`` are never
+    written."""
+    if max_len < 1:
+        raise ValueError(f"max_len must be positive, got {max_len}")
+    pad_id = getattr(model, "pad_id", 0)
+    with eval_mode(model):
+        memory, state = model.encode(src, lengths)
+        b = src.size(0)
+        prev = torch.full((b,), bos, dtype=torch.long, device=src.device)
+        done = torch.zeros(b, dtype=torch.bool, device=src.device)
+        scores = torch.zeros(b, device=src.device)
+        length = torch.zeros(b, dtype=torch.long, device=src.device)
+        out, weights = [], []
+        for _ in range(max_len):
+            logp, state, w = model.step(prev, memory, state)
+            logp = _never(logp, (pad_id, bos))
+            best, tok = logp.max(-1)
+            tok = tok.masked_fill(done, pad_id)
+            scores += best.masked_fill(done, 0.0)
+            length += (~done).long()
+            out.append(tok)
+            if w is not None:
+                weights.append(w.masked_fill(done[:, None], 0.0))
+            done = done | (tok == eos)
+            prev = tok
+            if bool(done.all()):
+                break
+    return Hypotheses(torch.stack(out, 1), length, scores,
+                      torch.stack(weights, 1) if weights else None)
+
+
+@torch.no_grad()
+def score(model: nn.Module, src: Tensor, lengths: Tensor, hyps: Tensor, hyp_lengths: Tensor,
+          bos: int) -> Tensor:
+    """``log p(y | x)`` of given hypotheses ``(B, T)`` (their first ``hyp_lengths`` tokens)
+    under the model, teacher-forced: the check of what the decoders report."""
+    pad_id = getattr(model, "pad_id", 0)
+    with eval_mode(model):
+        tgt_in = torch.cat([torch.full_like(hyps[:, :1], bos), hyps[:, :-1]], 1)
+        logits = model(src, lengths, tgt_in.masked_fill(tgt_in < 0, pad_id))
+        logp = _never(torch.log_softmax(logits.float(), -1), (pad_id, bos))
+        tok = logp.gather(-1, hyps.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        real = torch.arange(hyps.size(1), device=hyps.device) < hyp_lengths[:, None]
+        return tok.masked_fill(~real, 0.0).sum(1)
+
+
+@torch.no_grad()
+def beam_search(model: nn.Module, src: Tensor, lengths: Tensor, bos: int, eos: int,
+                beam: int = 5, max_len: int = 30, alpha: float = 1.0,
+                greedy_floor: bool = True) -> Hypotheses:
+    """Batched beam search with length normalisation.
+
+    Every source keeps ``beam`` hypotheses. At each step each live hypothesis is extended by
+    every token; a finished one (it wrote ``<eos>``) only by ``<pad>`` at no cost, so it keeps
+    its score and length. The ``beam`` best candidates by the normalised score
+    ``log p / |y|^alpha`` (:func:`normalised`) survive. It stops when all hypotheses are
+    finished or after ``max_len`` tokens, and returns the best normalised hypothesis of each
+    source. The search is run on ``B * beam`` rows at once.
+
+    A beam search can lose the greedy path (``beam`` other prefixes may outrank it before it
+    ends well), so with ``greedy_floor`` the greedy translation is a candidate too: then the
+    result never scores below greedy under the model. With ``beam=1`` the search *is* greedy.
+    """
+    if beam < 1 or max_len < 1:
+        raise ValueError(f"beam and max_len must be positive, got {beam} and {max_len}")
+    pad_id = getattr(model, "pad_id", 0)
+    dev = src.device
+    with eval_mode(model):
+        memory, state = model.encode(src, lengths)
+        b, k = src.size(0), beam
+        rows = torch.arange(b, device=dev).repeat_interleave(k)
+        memory, state = select(memory, state, rows)
+        scores = torch.full((b, k), float("-inf"), device=dev)
+        scores[:, 0] = 0.0  # one live hypothesis at the start
+        length = torch.zeros(b, k, dtype=torch.long, device=dev)
+        finished = torch.zeros(b, k, dtype=torch.bool, device=dev)
+        tokens = torch.zeros(b, k, 0, dtype=torch.long, device=dev)
+        prev = torch.full((b * k,), bos, dtype=torch.long, device=dev)
+        for t in range(max_len):
+            logp, state, _ = model.step(prev, memory, state)
+            logp = _never(logp, (pad_id, bos)).view(b, k, -1)
+            v = logp.size(-1)
+            ended = torch.full((v,), float("-inf"), device=dev)
+            ended[pad_id] = 0.0  # a finished hypothesis continues with <pad>, cost 0
+            logp = torch.where(finished[..., None], ended, logp)
+            cand = scores[..., None] + logp  # (B, K, V) sums of log-probabilities
+            new_len = length + (~finished).long()
+            norm = normalised(cand, new_len[..., None], alpha)
+            top, idx = norm.view(b, k * v).topk(k, dim=1)
+            src_beam, tok = idx // v, idx % v
+            scores = cand.view(b, k * v).gather(1, idx)
+            length = new_len.gather(1, src_beam)
+            finished = finished.gather(1, src_beam) | (tok == eos)
+            tokens = torch.cat([tokens.gather(1, src_beam[..., None].expand(-1, -1, t)),
+                                tok[..., None]], dim=2)
+            flat = (src_beam + torch.arange(b, device=dev)[:, None] * k).view(-1)
+            memory, state = select(memory, state, flat)
+            prev = tok.view(-1)
+            if bool(finished.all()):
+                break
+        best = normalised(scores, length, alpha).argmax(1)
+        pick = torch.arange(b, device=dev)
+        out = Hypotheses(tokens[pick, best], length[pick, best], scores[pick, best])
+    if greedy_floor and k > 1:
+        g = greedy(model, src, lengths, bos, eos, max_len)
+        better = normalised(g.scores, g.lengths, alpha) > normalised(out.scores, out.lengths,
+                                                                     alpha)
+        if bool(better.any()):
+            width = max(out.tokens.size(1), g.tokens.size(1))
+            widen = lambda x: F.pad(x, (0, width - x.size(1)), value=pad_id)  # noqa: E731
+            out = Hypotheses(torch.where(better[:, None], widen(g.tokens), widen(out.tokens)),
+                             torch.where(better, g.lengths, out.lengths),
+                             torch.where(better, g.scores, out.scores))
+    return out
+
+
+def strip(ids: Sequence[int], vocab: Vocab) -> list[str]:
+    """Tokens of a decoded row, up to (not including) ``<eos>``; ``<unk>`` stays."""
+    out = []
+    for i in ids:
+        if i == vocab[EOS]:
+            break
+        out.append(vocab.itos[i])
+    return out
+
+
+class Translation(NamedTuple):
+    """One decoded source: its ``tokens`` (``<eos>`` dropped), the normalised ``score`` and,
+    from greedy decoding with attention, the weights ``(len(tokens) + 1, len(source))``."""
+
+    tokens: list[str]
+    score: float
+    weights: Optional[np.ndarray]
+
+
+def translate(model: nn.Module, sources: Sequence[Sequence[str]], src_vocab: Vocab,
+              tgt_vocab: Vocab, beam: int = 1, max_len: int = 30, alpha: float = 1.0,
+              batch_size: int = 256) -> list[Translation]:
+    """Translate token lists in batches (greedy for ``beam=1``, else :func:`beam_search`),
+    in the order of ``sources``, under ``torch.no_grad()``."""
+    if len(sources) == 0:
+        raise ValueError("nothing to translate")
+    dev = model_device(model)
+    bos, eos = tgt_vocab[BOS], tgt_vocab[EOS]
+    out: list[Translation] = []
+    for start in range(0, len(sources), batch_size):
+        chunk = sources[start:start + batch_size]
+        x, lengths = pad([src_vocab.encode(s) for s in chunk], 0)
+        x = x.to(dev)
+        if beam == 1:
+            h = greedy(model, x, lengths, bos, eos, max_len)
+        else:
+            h = beam_search(model, x, lengths, bos, eos, beam, max_len, alpha)
+        norm = normalised(h.scores, h.lengths, alpha).cpu()
+        for i, s in enumerate(chunk):
+            n = int(h.lengths[i])
+            w = None if h.weights is None else h.weights[i, :n, :len(s)].cpu().numpy()
+            out.append(Translation(strip(h.tokens[i].tolist(), tgt_vocab), float(norm[i]), w))
+    return out
+
+
+def reference_streams(refs: Sequence[Sequence[Sequence[str]]]) -> list[list[Optional[str]]]:
+    """sacrebleu's reference streams: stream ``j`` holds the ``j``-th reference of every
+    source, ``None`` where a source has fewer."""
+    depth = max(len(r) for r in refs)
+    return [[" ".join(r[j]) if j < len(r) else None for r in refs] for j in range(depth)]
+
+
+def corpus_scores(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequence[str]]]
+                  ) -> dict[str, float]:
+    """sacrebleu on space-joined tokens (``tokenize='none'``): ``{"bleu": multi-reference
+    BLEU, "bleu_single": BLEU against the first reference only, "chrf": multi-reference chrF}``.
+    """
+    import sacrebleu
+
+    if len(hyps) != len(refs) or not hyps:
+        raise ValueError(f"{len(hyps)} hypotheses for {len(refs)} sources")
+    if any(len(r) == 0 for r in refs):
+        raise ValueError("every source needs at least one reference")
+    h = [" ".join(t) for t in hyps]
+    streams = reference_streams(refs)
+    # force: the text is tokenised on purpose (sacrebleu would warn about it)
+    bleu = sacrebleu.metrics.BLEU(tokenize="none", force=True)
+    return {"bleu": bleu.corpus_score(h, streams).score,
+            "bleu_single": bleu.corpus_score(h, streams[:1]).score,
+            "chrf": sacrebleu.metrics.CHRF().corpus_score(h, streams).score}
+
+
+def sentence_chrf(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequence[str]]]
+                  ) -> np.ndarray:
+    """sacrebleu's chrF of each hypothesis against all its references."""
+    import sacrebleu
+
+    chrf = sacrebleu.metrics.CHRF()
+    return np.array([chrf.sentence_score(" ".join(h), [" ".join(r) for r in rs]).score
+                     for h, rs in zip(hyps, refs)])
+
+
+def bleu_by_length(sources: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]],
+                   refs: Sequence[Sequence[Sequence[str]]], bins: Sequence[tuple[int, int]]
+                   ) -> list[tuple[float, int]]:
+    """Multi-reference corpus BLEU of the sources whose length is in each ``[lo, hi]`` bin:
+    ``[(bleu or nan, sources in the bin), ...]``."""
+    out = []
+    for lo, hi in bins:
+        idx = [i for i, s in enumerate(sources) if lo <= len(s) <= hi]
+        if not idx:
+            out.append((math.nan, 0))
+            continue
+        s = corpus_scores([hyps[i] for i in idx], [refs[i] for i in idx])
+        out.append((s["bleu"], len(idx)))
+    return out
+
+
+__all__ = ["PREFIXES", "tokenize", "prefix_filter", "length_filter", "group_by_source",
+           "grouped_split", "build_vocabs", "examples", "batches", "teacher_forcing",
+           "Seq2SeqLoss", "Hypotheses", "normalised", "greedy", "score", "beam_search", "strip",
+           "Translation", "translate", "reference_streams", "corpus_scores", "sentence_chrf",
+           "bleu_by_length"]

@@ -1,0 +1,308 @@
+"""Attention, the encoder-decoder and its task: parity with PyTorch, masking, decoding."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnbook.batching import PaddedBatches
+from rnnbook.layers.attention import Attention, dot_attention, masked_softmax
+from rnnbook.models.seq2seq import Seq2Seq
+from rnnbook.tasks import seq2seq as s2
+from rnnbook.text import pad
+
+BOS, EOS = 2, 3
+
+
+def _qkv(seed=0, b=3, tq=4, s=6, d=5, v=7):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(b, tq, d, generator=g, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(b, s, d, generator=g, dtype=torch.float64, requires_grad=True)
+    val = torch.randn(b, s, v, generator=g, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([s, 2, 4])[:b]
+    mask = torch.arange(s)[None] < lengths[:, None]
+    return q, k, val, mask
+
+
+@pytest.mark.parametrize("scale", [None, 1.0, 0.3])
+def test_dot_attention_matches_torch_sdpa_values_and_gradients(scale):
+    q, k, v, mask = _qkv()
+    ours, weights = dot_attention(q, k, v, mask, scale=scale)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, :], scale=scale)
+    torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)
+    assert torch.all(weights[~mask[:, None, :].expand_as(weights)] == 0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones_like(weights.sum(-1)))
+    upstream = torch.randn_like(ours)
+    g_ours = torch.autograd.grad((ours * upstream).sum(), (q, k, v))
+    g_ref = torch.autograd.grad((ref * upstream).sum(), (q, k, v))
+    for a, b in zip(g_ours, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_dot_score_module_is_unscaled_dot_attention():
+    q, k, _, mask = _qkv(d=6, v=6)
+    att = Attention(6, 6, "dot").double()
+    ctx, w = att(q, k, mask)
+    ref_ctx, ref_w = dot_attention(q, k, k, mask, scale=1.0)
+    torch.testing.assert_close(ctx, ref_ctx)
+    torch.testing.assert_close(w, ref_w)
+
+
+def test_general_and_additive_scores_follow_their_equations():
+    q, k, _, mask = _qkv(d=5)
+    torch.manual_seed(0)
+    gen = Attention(5, 5, "general").double()
+    e = torch.einsum("btq,qk,bsk->bts", q, gen.w.weight.T, k)  # q^T W h
+    torch.testing.assert_close(gen.scores(q, k), e)
+    add = Attention(5, 5, "additive", attention_size=4).double()
+    e = torch.stack([torch.stack([add.v(torch.tanh(add.w_q(q[:, t]) + add.w_k(k[:, s])))[:, 0]
+                                  for s in range(k.size(1))], -1) for t in range(q.size(1))], 1)
+    torch.testing.assert_close(add.scores(q, k), e)
+    ctx, w = add(q, k, mask)
+    torch.testing.assert_close(ctx, torch.bmm(masked_softmax(e, mask), k))
+
+
+@pytest.mark.parametrize("score", ["dot", "general", "additive"])
+def test_padding_keys_changes_no_attention_output(score):
+    q, k, _, mask = _qkv(d=5)
+    att = Attention(5, 5, score).double()
+    ctx, w = att(q, k, mask)
+    garbage = torch.where(mask[..., None], k, torch.full_like(k, 1e3))  # junk in the padding
+    longer = torch.cat([garbage, torch.randn(3, 2, 5, dtype=torch.float64)], 1)
+    ctx2, w2 = att(q, longer, torch.cat([mask, torch.zeros(3, 2, dtype=torch.bool)], 1))
+    torch.testing.assert_close(ctx2, ctx)
+    torch.testing.assert_close(w2[..., :6], w)
+    assert torch.all(w2[..., 6:] == 0)
+
+
+def test_attention_errors_are_clear():
+    att = Attention(4, 6, "general")
+    with pytest.raises(ValueError, match="3-D"):
+        att(torch.randn(2, 4), torch.randn(2, 6))
+    with pytest.raises(ValueError, match="query features"):
+        att(torch.randn(2, 1, 5), torch.randn(2, 3, 6))
+    with pytest.raises(ValueError, match="batch sizes"):
+        att(torch.randn(3, 1, 4), torch.randn(2, 3, 6))
+    with pytest.raises(ValueError, match="boolean"):
+        att(torch.randn(2, 1, 4), torch.randn(2, 3, 6), torch.ones(2, 3))
+    with pytest.raises(ValueError, match="mask of shape"):
+        att(torch.randn(2, 1, 4), torch.randn(2, 3, 6), torch.ones(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="no real token"):
+        att(torch.randn(2, 1, 4), torch.randn(2, 3, 6), torch.zeros(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="query_size == key_size"):
+        Attention(4, 6, "dot")
+    with pytest.raises(ValueError, match="score must be"):
+        Attention(4, 6, "cosine")
+    with pytest.raises(ValueError, match="equal"):
+        dot_attention(torch.randn(2, 1, 4), torch.randn(2, 3, 5), torch.randn(2, 3, 5))
+
+
+def _model(attention="general", seed=0, cell="gru", v_src=11, v_tgt=9):
+    torch.manual_seed(seed)
+    return Seq2Seq(v_src, v_tgt, embed=6, hidden=8, attention=attention, cell=cell,
+                   dropout=0.0).eval()
+
+
+SOURCES = [[5, 6, 7], [8, 9, 10, 4, 5, 6], [4]]
+
+
+@pytest.mark.parametrize("attention", [None, "general", "additive"])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_padding_a_source_changes_no_output(attention, cell):
+    model = _model(attention, cell=cell)
+    tgt = torch.tensor([[BOS, 4, 5, 6, 7]] * 3)
+    x, lengths = pad(SOURCES)
+    wider = torch.cat([x, torch.zeros(3, 3, dtype=torch.long)], 1)
+    filled = torch.where(wider == 0, 7, wider)  # real words in the padded positions
+    with torch.no_grad():
+        alone = torch.cat([model(torch.tensor([s]), torch.tensor([len(s)]), tgt[:1])
+                           for s in SOURCES])
+        for batch in (x, wider, filled):
+            torch.testing.assert_close(model(batch, lengths, tgt), alone, rtol=1e-5, atol=1e-6)
+        one = [s2.greedy(model, torch.tensor([s]), torch.tensor([len(s)]), BOS, EOS, 6)
+               for s in SOURCES]
+        many = s2.greedy(model, filled, lengths, BOS, EOS, 6)
+        for i, h in enumerate(one):
+            n = int(h.lengths[0])
+            assert many.tokens[i, :n].tolist() == h.tokens[0, :n].tolist()
+            torch.testing.assert_close(many.scores[i], h.scores[0], rtol=1e-5, atol=1e-6)
+
+
+def test_loss_masks_padded_targets():
+    model = _model()
+    targets = [[BOS, 4, 5, EOS], [BOS, 6, EOS], [BOS, 7, 8, 4, 5, EOS]]
+    examples = list(zip(SOURCES, targets))
+    batch = next(iter(PaddedBatches(examples, 3, shuffle=False)))
+    loss, n = s2.Seq2SeqLoss()(model, batch)
+    assert n == sum(len(t) - 1 for t in targets)
+    total = 0.0
+    for s, t in examples:
+        with torch.no_grad():
+            logits = model(torch.tensor([s]), torch.tensor([len(s)]), torch.tensor([t[:-1]]))
+        total += float(F.cross_entropy(logits[0], torch.tensor(t[1:]), reduction="sum"))
+    assert math.isclose(float(loss.detach()), total / n, rel_tol=1e-5)
+    y = batch.y.clone()
+    y[y == -100] = 5  # the same batch with real ids in the padding would change the loss
+    with torch.no_grad():
+        other = float(s2.Seq2SeqLoss()(model, batch._replace(y=y))[0])
+    assert not math.isclose(other,
+                            float(loss.detach()), rel_tol=1e-4)
+
+
+def test_teacher_forcing_shapes_and_errors():
+    y = torch.tensor([[BOS, 4, EOS, -100], [BOS, 4, 5, EOS]])
+    tgt_in, target = s2.teacher_forcing(y)
+    assert tgt_in.tolist() == [[BOS, 4, EOS], [BOS, 4, 5]]
+    assert target.tolist() == [[4, EOS, -100], [4, 5, EOS]]
+    with pytest.raises(ValueError, match="steps >= 2"):
+        s2.teacher_forcing(torch.tensor([[BOS], [BOS]]))
+
+
+def test_model_errors_are_clear():
+    model = _model()
+    with pytest.raises(ValueError, match=r"\(batch, steps\)"):
+        model.encode(torch.tensor([5, 6]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="int64"):
+        model.encode(torch.ones(1, 2), torch.tensor([2]))
+    with pytest.raises(ValueError, match="lengths"):
+        model.encode(torch.ones(2, 2, dtype=torch.long), torch.tensor([2]))
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        model.encode(torch.ones(1, 2, dtype=torch.long), torch.tensor([3]))
+    with pytest.raises(ValueError, match="empty"):
+        model.encode(torch.ones(0, 2, dtype=torch.long), torch.tensor([], dtype=torch.long))
+    memory, state = model.encode(torch.ones(2, 2, dtype=torch.long), torch.tensor([2, 1]))
+    with pytest.raises(ValueError, match="target ids"):
+        model.decode(torch.ones(3, 2, dtype=torch.long), memory, state)
+
+
+def _sources(n=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    seqs = [torch.randint(4, 11, (int(torch.randint(1, 7, (1,), generator=g)),),
+                          generator=g).tolist() for _ in range(n)]
+    return pad(seqs)
+
+
+@pytest.mark.parametrize("attention", [None, "general", "additive"])
+def test_beam_of_one_is_greedy(attention):
+    model = _model(attention, seed=1)
+    x, lengths = _sources()
+    g = s2.greedy(model, x, lengths, BOS, EOS, 8)
+    b = s2.beam_search(model, x, lengths, BOS, EOS, beam=1, max_len=8)
+    assert b.lengths.tolist() == g.lengths.tolist()
+    for i, n in enumerate(g.lengths.tolist()):
+        assert b.tokens[i, :n].tolist() == g.tokens[i, :n].tolist()
+    torch.testing.assert_close(b.scores, g.scores, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 1.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beam_never_scores_below_greedy_and_reports_true_scores(alpha, seed):
+    model = _model("general", seed=seed)
+    x, lengths = _sources(16, seed)
+    g = s2.greedy(model, x, lengths, BOS, EOS, 8)
+    for beam in (2, 4):
+        b = s2.beam_search(model, x, lengths, BOS, EOS, beam=beam, max_len=8, alpha=alpha)
+        assert torch.all(s2.normalised(b.scores, b.lengths, alpha)
+                         >= s2.normalised(g.scores, g.lengths, alpha) - 1e-5)
+        # the scores the search reports are the model's log-probabilities of its output
+        torch.testing.assert_close(
+            s2.score(model, x, lengths, b.tokens, b.lengths, BOS), b.scores,
+            rtol=1e-4, atol=1e-4)
+        # every row ends at its length: <eos> there, or max_len without it
+        for row, n in zip(b.tokens.tolist(), b.lengths.tolist()):
+            assert row[n - 1] == EOS or n == 8
+            assert EOS not in row[:n - 1]
+
+
+def test_beam_search_finds_the_best_sequence_when_wide_enough():
+    # 2 words + <eos> (and <unk>) to choose from, 3 steps: a beam of 64 keeps every prefix
+    model = _model("general", seed=3, v_tgt=6)
+    x, lengths = _sources(4, 3)
+    alpha, max_len = 0.0, 3
+    b = s2.beam_search(model, x, lengths, BOS, EOS, beam=64, max_len=max_len, alpha=alpha,
+                       greedy_floor=False)
+    import itertools
+    words = [1, 3, 4, 5]  # <unk>, <eos>, two words
+    best = torch.full((4,), -math.inf)
+    for n in range(1, max_len + 1):
+        for seq in itertools.product(words, repeat=n):
+            if EOS in seq[:-1] or (n < max_len and seq[-1] != EOS):
+                continue
+            hyp = torch.tensor([list(seq)] * 4)
+            s = s2.score(model, x, lengths, hyp, torch.full((4,), n), BOS)
+            best = torch.maximum(best, s)
+    torch.testing.assert_close(b.scores, best, rtol=1e-5, atol=1e-5)
+
+
+def test_grouped_split_keeps_sources_apart_and_all_references():
+    pairs = [(["a", str(i % 5)], ["x", str(i)]) for i in range(20)]
+    train, test = s2.grouped_split(pairs, 0.4, seed=0)
+    assert len(test) == 2
+    held = {tuple(src) for src, _ in test}
+    assert not held & {tuple(e) for e, _ in train}
+    for src, refs in test:
+        assert refs == [f for e, f in pairs if e == src]
+    assert len(train) + sum(len(r) for _, r in test) == len(pairs)
+
+
+def test_prefix_filter_and_scores():
+    pairs = [("I'm cold.", "J'ai froid."), ("It is cold.", "Il fait froid."),
+             ("You are a very very very very very very very kind person.", "Tu es gentil.")]
+    assert s2.prefix_filter(pairs) == [(["i'm", "cold", "."], ["j'ai", "froid", "."])]
+    refs = [[["j'ai", "froid", "."], ["je", "suis", "froid", "."]], [["il", "fait", "froid"]]]
+    sc = s2.corpus_scores([["je", "suis", "froid", "."], ["il", "fait", "froid"]], refs)
+    assert sc["bleu"] == pytest.approx(100.0)
+    assert sc["bleu_single"] < 100.0
+    assert s2.reference_streams(refs)[1] == ["je suis froid .", None]
+    with pytest.raises(ValueError, match="hypotheses"):
+        s2.corpus_scores([["a"]], refs)
+
+
+class TreeModel(torch.nn.Module):
+    """A stand-in decoder whose next-token probabilities depend on the prefix only: ``tree``
+    maps a prefix (a tuple of ids) to ``{token: probability}`` (default: ``<eos>`` for sure).
+    The state holds the prefix, so beam search reorders it like a real state."""
+
+    pad_id = 0
+
+    def __init__(self, tree, vocab=10, width=8):
+        super().__init__()
+        self.tree, self.vocab, self.width = tree, vocab, width
+
+    def encode(self, src, lengths):
+        from rnnbook.models.seq2seq import Memory
+
+        b = src.size(0)
+        memory = Memory(torch.zeros(b, 1, 1), torch.ones(b, 1, dtype=torch.bool), torch.zeros(b, 1))
+        return memory, torch.zeros(1, b, self.width, dtype=torch.long)
+
+    def step(self, prev, memory, state):
+        state, rows = state.clone(), []
+        for r in range(prev.size(0)):
+            prefix = [int(t) for t in state[0, r] if t > 0] + [int(prev[r])] * (prev[r] > BOS)
+            state[0, r, :len(prefix)] = torch.tensor(prefix, dtype=torch.long)
+            p = torch.full((self.vocab,), 1e-6)
+            for tok, prob in self.tree.get(tuple(prefix), {EOS: 1.0}).items():
+                p[tok] = prob
+            rows.append(p.log())
+        return torch.stack(rows), state, None
+
+
+def test_beam_search_can_lose_the_greedy_path_and_the_floor_restores_it():
+    # greedy: a (.4) d (.34) <eos> (1) = .136. A beam of 2 keeps a and b; then b d (.21) and
+    # b e (.14) outrank every extension of a, and b's continuations end worse (<= .0315).
+    spread = {EOS: 0.1, **{t: 0.15 for t in range(4, 10)}}
+    tree = {(): {4: 0.4, 5: 0.35, 6: 0.25}, (4,): {7: 0.34, 8: 0.33, 9: 0.33},
+            (5,): {7: 0.6, 8: 0.4}, (4, 7): {EOS: 1.0}, (5, 7): spread, (5, 8): spread}
+    model = TreeModel(tree)
+    x, lengths = torch.ones(1, 1, dtype=torch.long), torch.tensor([1])
+    g = s2.greedy(model, x, lengths, BOS, EOS, max_len=3)
+    assert g.tokens[0].tolist() == [4, 7, EOS]
+    assert float(g.scores[0]) == pytest.approx(math.log(0.4 * 0.34), rel=1e-4)
+    lost = s2.beam_search(model, x, lengths, BOS, EOS, beam=2, max_len=3, alpha=0.0,
+                          greedy_floor=False)
+    assert float(lost.scores[0]) == pytest.approx(math.log(0.35 * 0.6 * 0.15), rel=1e-4)
+    kept = s2.beam_search(model, x, lengths, BOS, EOS, beam=2, max_len=3, alpha=0.0)
+    assert kept.tokens[0, :3].tolist() == [4, 7, EOS]
+    torch.testing.assert_close(kept.scores, g.scores)
