@@ -1,6 +1,8 @@
 """NER helpers: the dictionary baseline, invalid IOB2 counts, strict span scores, the CRF's
 loss and prediction, seen versus unseen recall."""
 
+import math
+
 import pytest
 import torch
 
@@ -54,6 +56,8 @@ def test_span_scores_strict():
     assert s["f1"] == pytest.approx(40.0) and s["support"] == 3
     assert s["types"]["PER"]["f1"] == 100.0 and s["types"]["LOC"]["recall"] == 0.0
     assert isinstance(s["f1"], float)
+    assert math.isnan(span_scores(gold, pred, ("PER", "MISC"))["types"]["MISC"]["f1"])
+    assert span_scores(gold, pred, ("PER",))["types"]["PER"]["f1"] == 100.0
     with pytest.raises(ValueError):
         span_scores(gold, pred[:1])
     with pytest.raises(ValueError):

@@ -91,13 +91,14 @@ def count_invalid(predicted: Sequence[Sequence[str]]) -> dict[str, int]:
     return {"sentences": sum(c > 0 for c in counts), "transitions": sum(counts)}
 
 
-def span_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
-                ) -> dict[str, Any]:
+def span_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
+                types: Sequence[str] = ()) -> dict[str, Any]:
     """Span precision, recall and F1 in percent (``seqeval``, strict IOB2: an entity counts
     only with its type and both boundaries right, and an ``I-`` tag that does not continue
     an entity starts none), overall (micro average) and per type.
 
-    Returns ``{"precision", "recall", "f1", "support", "types": {TYPE: {...}}}``.
+    Returns ``{"precision", "recall", "f1", "support", "types": {TYPE: {...}}}``; ``types``
+    are always among the types (``nan`` scores if neither gold nor prediction has one).
     """
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
@@ -117,8 +118,11 @@ def span_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
         return {"precision": 100 * float(r["precision"]), "recall": 100 * float(r["recall"]),
                 "f1": 100 * float(r["f1-score"]), "support": int(r["support"])}
 
-    types = {k: pick(v) for k, v in report.items() if not k.endswith(" avg")}
-    return {**pick(report["micro avg"]), "types": dict(sorted(types.items()))}
+    per_type = {k: pick(v) for k, v in report.items() if not k.endswith(" avg")}
+    nan = float("nan")
+    for kind in types:
+        per_type.setdefault(kind, {"precision": nan, "recall": nan, "f1": nan, "support": 0})
+    return {**pick(report["micro avg"]), "types": dict(sorted(per_type.items()))}
 
 
 class CRFLoss:
