@@ -281,3 +281,24 @@ def test_bpr_session_loss_trains_and_skips_single_lane_steps(one_thread):
                  lr=0.03, progress=False, log=None)
     assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
     assert R.rank_events(R.lm_scores(model), [[0, 1, 2], [3, 2, 1]]).tolist() == [1.0] * 4
+
+
+def test_sampled_ranks_use_the_same_negatives_and_never_the_target():
+    rng = np.random.default_rng(0)
+    targets = np.array([0, 3, 5, 5])
+    neg = R.sample_negatives(targets, 6, 5, rng)
+    assert neg.shape == (4, 5)
+    for t, row in zip(targets, neg):
+        assert sorted(row.tolist()) == [i for i in range(6) if i != t]   # all others, once
+    with pytest.raises(ValueError, match="negatives"):
+        R.sample_negatives(targets, 6, 6, rng)
+    # a scorer that ranks item k at position k (item 0 best): the full rank of target t is
+    # t + 1; among 2 sampled negatives it is 1 + the number of sampled items below t
+    scorer = lambda ss: -np.tile(np.arange(6.0), (sum(len(s) - 1 for s in ss), 1))  # noqa: E731
+    sessions = [[1, 4, 2], [0, 5]]
+    assert R.rank_events(scorer, sessions).tolist() == [5.0, 3.0, 6.0]
+    sampled = R.rank_events(scorer, sessions, negatives=2, seed=3)
+    again = R.rank_events(scorer, sessions, negatives=2, seed=3)
+    draws = R.sample_negatives(np.array([4, 2, 5]), 6, 2, np.random.default_rng(3))
+    want = [1 + int((d < t).sum()) for d, t in zip(draws, [4, 2, 5])]
+    assert sampled.tolist() == again.tolist() == want

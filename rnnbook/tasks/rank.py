@@ -322,22 +322,43 @@ def events(sessions: Sequence[Sequence[int]]) -> Events:
     return Events(*(np.asarray(a, dtype=np.int64) for a in (sess, pos, length, target)))
 
 
+def sample_negatives(targets: np.ndarray, n_items: int, n: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """For each target, ``n`` distinct other items drawn uniformly: ``(N, n)`` int64."""
+    targets = np.asarray(targets, dtype=np.int64)
+    if not 0 < n < n_items:
+        raise ValueError(f"the number of negatives must lie in [1, {n_items - 1}], got {n}")
+    draws = np.argsort(rng.random((len(targets), n_items - 1)), axis=1)[:, :n]
+    return draws + (draws >= targets[:, None])  # skip the target: items 0..V-1 minus it
+
+
 def rank_events(scorer: Scorer, sessions: Sequence[Sequence[int]], ties: str = "pessimistic",
-                chunk: int = 512) -> np.ndarray:
+                chunk: int = 512, negatives: Optional[int] = None, seed: int = 0
+                ) -> np.ndarray:
     """The target rank of every event of ``sessions`` (in :func:`events` order).
 
     ``scorer(sessions)`` returns a ``(sum(n - 1), V)`` array: the scores after each prefix of
     each session, in order. Sessions are scored ``chunk`` at a time, so memory stays small.
     Every method of the chapter is scored by this one function.
+
+    By default the rank is over all ``V`` items. With ``negatives=m`` it is the *sampled* rank
+    among the target and ``m`` other items drawn uniformly for each event (the same draws for
+    every scorer, given ``seed``): the shortcut whose results Krichene and Rendle (2020) showed
+    to be inconsistent with the full ranking.
     """
-    out = []
+    out, rng = [], np.random.default_rng(seed)
     for lo in range(0, len(sessions), chunk):
         part = sessions[lo:lo + chunk]
-        scores = scorer(part)
+        scores = np.asarray(scorer(part))
         want = sum(len(s) - 1 for s in part)
         if scores.shape[0] != want:
             raise ValueError(f"the scorer gave {scores.shape[0]} rows for {want} events")
-        out.append(target_ranks(scores, [i for s in part for i in s[1:]], ties))
+        targets = np.array([i for s in part for i in s[1:]], dtype=np.int64)
+        if negatives is not None:
+            neg = sample_negatives(targets, scores.shape[1], negatives, rng)
+            keep = np.concatenate([targets[:, None], neg], axis=1)
+            scores, targets = np.take_along_axis(scores, keep, axis=1), np.zeros_like(targets)
+        out.append(target_ranks(scores, targets, ties))
     return np.concatenate(out)
 
 
