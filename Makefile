@@ -23,8 +23,9 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # RNNBOOK_BUILD=1: a false claim stops the build, and no progress widgets go into the pages.
+# MPLBACKEND is unset so that the kernels draw inline: with Agg, plt.show() draws nothing.
 book: $(STAMP)
-	RNNBOOK_BUILD=1 RNNBOOK_BUDGET=$${RNNBOOK_BUDGET:-cpu} $(BIN)/jupyter-book build . -W -n --keep-going
+	env -u MPLBACKEND RNNBOOK_BUILD=1 RNNBOOK_BUDGET=$${RNNBOOK_BUDGET:-cpu} $(BIN)/jupyter-book build . -W -n --keep-going
 	$(BIN)/python scripts/colab_edition.py _build
 	@echo "The book: $(abspath _build/html/index.html)"
 

@@ -5,7 +5,9 @@
 Every page that has math loads MathJax from the book itself (``_static/mathjax``), and no page
 loads scripts from a CDN (MathJax, require.js, the Jupyter widget manager). Every chapter's
 "open in Colab" button opens its Colab edition (``scripts/colab_edition.py``), which exists beside
-the HTML and has no MyST role left in its prose.
+the HTML and has no MyST role left in its prose. Every figure of a chapter (a code cell with a
+``mystnb.figure`` caption) is in its page as an image: a build whose kernels used a non-inline
+matplotlib backend (``MPLBACKEND=Agg``) would silently have none.
 """
 
 import importlib.util
@@ -24,6 +26,17 @@ def _roles_left():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.roles_left
+
+
+def figure_problems(page: Path, text: str) -> list[str]:
+    source = Path(__file__).resolve().parents[1] / "book" / f"{page.stem}.ipynb"
+    if not source.exists():
+        return []
+    cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+    want = sum(1 for c in cells if c["cell_type"] == "code"
+               and "figure" in c.get("metadata", {}).get("mystnb", {}))
+    have = len(re.findall(r"<figure[^>]*>\s*(?:<a [^>]*>\s*)?<img ", text))
+    return [f"{page}: {have} figures with an image, the chapter has {want}"] if have < want else []
 
 
 def colab_problems(build: Path, page: Path, text: str) -> list[str]:
@@ -50,6 +63,7 @@ def main(build: str) -> int:
         text = page.read_text(encoding="utf-8", errors="replace")
         problems += [f"{page}: loads {m.group(0)}" for m in CDN.finditer(text)]
         problems += colab_problems(Path(build), page, text)
+        problems += figure_problems(page, text)
         if ("math notranslate" in text or "MathJax" in text) and "_static/mathjax/" not in text:
             problems.append(f"{page}: has math but no local MathJax")
     print(f"{len(pages)} pages checked")
