@@ -249,7 +249,7 @@ def test_grouped_split_keeps_sources_apart_and_all_references():
 def test_prefix_filter_and_scores():
     pairs = [("I'm cold.", "J'ai froid."), ("It is cold.", "Il fait froid."),
              ("You are a very very very very very very very kind person.", "Tu es gentil.")]
-    assert s2.prefix_filter(pairs) == [(["i'm", "cold", "."], ["j'ai", "froid", "."])]
+    assert s2.prefix_filter(pairs) == [(["i'm", "cold", "."], ["j'", "ai", "froid", "."])]
     refs = [[["j'ai", "froid", "."], ["je", "suis", "froid", "."]], [["il", "fait", "froid"]]]
     sc = s2.corpus_scores([["je", "suis", "froid", "."], ["il", "fait", "froid"]], refs)
     assert sc["bleu"] == pytest.approx(100.0)
@@ -306,3 +306,10 @@ def test_beam_search_can_lose_the_greedy_path_and_the_floor_restores_it():
     kept = s2.beam_search(model, x, lengths, BOS, EOS, beam=2, max_len=3, alpha=0.0)
     assert kept.tokens[0, :3].tolist() == [4, 7, EOS]
     torch.testing.assert_close(kept.scores, g.scores)
+
+
+def test_french_elisions_are_split_off():
+    assert s2.tokenize_fr("J'ai l'air d'être aujourd'hui, qu’il s'en va.") == [
+        "j'", "ai", "l'", "air", "d'", "être", "aujourd'hui", ",", "qu'", "il", "s'", "en",
+        "va", "."]
+    assert s2.tokenize("I'm cold.") == ["i'm", "cold", "."]

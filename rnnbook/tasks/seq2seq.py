@@ -1,8 +1,9 @@
 """Translation with an encoder-decoder: data, loss, greedy and beam-search decoding, scores.
 
-An example is a pair of token lists, ``(["i'm", "cold", "."], ["j'ai", "froid", "."])``, made
-by :func:`tokenize` (the book's :func:`~rnnbook.text.word_tokenize`, lower-cased: words keep
-inner apostrophes, every punctuation mark is a token). Batches are
+An example is a pair of token lists, ``(["i'm", "cold", "."], ["j'", "ai", "froid", "."])``,
+made by :func:`tokenize` (the book's :func:`~rnnbook.text.word_tokenize`, lower-cased: words
+keep inner apostrophes, every punctuation mark is a token) and, for French,
+:func:`tokenize_fr` (elisions split off: ``j' ai``). Batches are
 :class:`~rnnbook.batching.PaddedBatches` of ``(source ids, <bos> target ids <eos>)``:
 ``PaddedBatch(x (B, S), lengths (B,), y (B, T))`` with ``y`` padded with ``-100``.
 
@@ -13,6 +14,7 @@ Scores are sacrebleu's corpus BLEU and chrF on the space-joined tokens, with ``t
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -34,9 +36,22 @@ PREFIXES: tuple[tuple[str, ...], ...] = (
     ("you", "are"), ("you're",), ("we", "are"), ("we're",), ("they", "are"), ("they're",))
 
 
+_ELISION = re.compile(r"^(qu|jusqu|lorsqu|puisqu|[cdjlmnst])['’](.+)$")
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased words and punctuation marks: ``"I'm cold." -> ["i'm", "cold", "."]``."""
     return word_tokenize(text)
+
+
+def tokenize_fr(text: str) -> list[str]:
+    """:func:`tokenize`, then French elisions split off as the Moses tokenizer does:
+    ``"J'ai l'air." -> ["j'", "ai", "l'", "air", "."]`` (``aujourd'hui`` stays whole)."""
+    out = []
+    for t in tokenize(text):
+        m = _ELISION.match(t)
+        out += [m.group(1) + "'", m.group(2)] if m else [t]
+    return out
 
 
 def prefix_filter(pairs: Sequence[tuple[str, str]], max_tokens: int = 10) -> list[Pair]:
@@ -44,22 +59,26 @@ def prefix_filter(pairs: Sequence[tuple[str, str]], max_tokens: int = 10) -> lis
     :data:`PREFIXES` and whose two sides have fewer than ``max_tokens`` tokens."""
     out = []
     for eng, fra in pairs:
-        e, f = tokenize(eng), tokenize(fra)
-        if (0 < len(e) < max_tokens and 0 < len(f) < max_tokens
-                and any(tuple(e[:len(p)]) == p for p in PREFIXES)):
-            out.append((e, f))
+        e = tokenize(eng)
+        if 0 < len(e) < max_tokens and any(tuple(e[:len(p)]) == p for p in PREFIXES):
+            f = tokenize_fr(fra)
+            if 0 < len(f) < max_tokens:
+                out.append((e, f))
     return out
 
 
 def length_filter(pairs: Sequence[tuple[str, str]], min_tokens: int, max_tokens: int
                   ) -> list[Pair]:
     """Tokenised pairs whose English has ``min_tokens <= n <= max_tokens`` tokens (no prefix
-    filter; the French side is not limited)."""
+    filter; the French side is not limited). English with fewer than ``min_tokens // 2``
+    words is skipped before tokenising (it has too few tokens for any tokenisation)."""
     out = []
     for eng, fra in pairs:
+        if eng.count(" ") + 1 < min_tokens // 2:  # far too short: skip the tokenizer
+            continue
         e = tokenize(eng)
         if min_tokens <= len(e) <= max_tokens:
-            out.append((e, tokenize(fra)))
+            out.append((e, tokenize_fr(fra)))
     return out
 
 
@@ -392,7 +411,8 @@ def bleu_by_length(sources: Sequence[Sequence[str]], hyps: Sequence[Sequence[str
     return out
 
 
-__all__ = ["PREFIXES", "tokenize", "prefix_filter", "length_filter", "group_by_source",
+__all__ = ["PREFIXES", "tokenize", "tokenize_fr", "prefix_filter", "length_filter",
+           "group_by_source",
            "grouped_split", "build_vocabs", "examples", "batches", "teacher_forcing",
            "Seq2SeqLoss", "Hypotheses", "normalised", "greedy", "score", "beam_search", "strip",
            "Translation", "translate", "reference_streams", "corpus_scores", "sentence_chrf",
