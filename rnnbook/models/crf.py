@@ -151,28 +151,26 @@ class CRF(nn.Module):
         """Negative log-likelihood ``log Z - score(y)`` per sentence ``(B,)``."""
         return self.log_partition(emissions, mask) - self.score(emissions, tags, mask)
 
-    @torch.no_grad()
     def decode(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """The highest-scoring path per sentence (Viterbi), ``(B, T)``, ``-1`` where padded."""
         self._check(emissions, mask)
-        trans, start, end = self.scores()
-        delta = start + emissions[:, 0]  # (B, K): best score of a path ending in each tag
-        back = []
-        for t in range(1, emissions.size(1)):
-            best, arg = (delta.unsqueeze(2) + trans).max(dim=1)  # over the previous tag
-            step = best + emissions[:, t]
-            keep = mask[:, t:t + 1]
-            delta = torch.where(keep, step, delta)
-            # on padded steps point each tag at itself, so the trace passes through unchanged
-            ident = torch.arange(self.num_tags, device=arg.device).expand_as(arg)
-            back.append(torch.where(keep, arg, ident))
-        tag = (delta + end).argmax(dim=1)  # (B,)
-        path = [tag]
-        for arg in reversed(back):
-            tag = arg.gather(1, tag.unsqueeze(1)).squeeze(1)
-            path.append(tag)
-        out = torch.stack(path[::-1], dim=1)
-        return out.masked_fill(~mask, -1)
+        with torch.no_grad():
+            trans, start, end = self.scores()
+            delta = start + emissions[:, 0]  # (B, K): best score of a path ending in each tag
+            back = []
+            for t in range(1, emissions.size(1)):
+                best, arg = (delta.unsqueeze(2) + trans).max(dim=1)  # over the previous tag
+                keep = mask[:, t:t + 1]
+                delta = torch.where(keep, best + emissions[:, t], delta)
+                # on padded steps each tag points at itself: the trace passes through them
+                ident = torch.arange(self.num_tags, device=arg.device).expand_as(arg)
+                back.append(torch.where(keep, arg, ident))
+            tag = (delta + end).argmax(dim=1)  # (B,) the best last tag
+            path = [tag]
+            for arg in reversed(back):  # follow the pointers from the end
+                tag = arg.gather(1, tag.unsqueeze(1)).squeeze(1)
+                path.append(tag)
+            return torch.stack(path[::-1], dim=1).masked_fill(~mask, -1)
 
 
 class CRFTagger(nn.Module):
@@ -204,8 +202,9 @@ class CRFTagger(nn.Module):
         mask = lengths_mask(lengths, words.size(1), words.device)
         return self.crf(emissions, tags, mask)
 
-    @torch.no_grad()
     def decode(self, words: Tensor, lengths: Lengths, chars: Optional[Tensor] = None
                ) -> Tensor:
-        emissions = self(words, lengths, chars)
-        return self.crf.decode(emissions, lengths_mask(lengths, words.size(1), words.device))
+        with torch.no_grad():
+            emissions = self(words, lengths, chars)
+            return self.crf.decode(emissions,
+                                   lengths_mask(lengths, words.size(1), words.device))
