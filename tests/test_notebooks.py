@@ -141,7 +141,7 @@ def test_code_lines_fit_the_page(path):
 
 # Chapters written while the captions were added; remove a name once its figure cells carry
 # captions (the rules below then hold for it as for every other chapter).
-CAPTIONS_PENDING = {"ner", "seq2seq", "recommend"}
+CAPTIONS_PENDING: set[str] = set()
 NOT_DRAWING = {"use_style"}  # rnnbook.plot functions that draw nothing
 
 

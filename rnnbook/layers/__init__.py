@@ -7,6 +7,7 @@ kind; :mod:`~rnnbook.layers.packing` runs them over padded batches; :func:`recor
 the gates of an LSTM or GRU.
 """
 
+from .attention import Attention, dot_attention, masked_softmax
 from .builder import KINDS, layer_or_kind, make_layer, output_size
 from .gates import record_gates
 from .gru import GRU, GRUCell, gru_update
@@ -15,7 +16,8 @@ from .packing import Lengths, final_states, masked_run, packed_run, run_recurren
 from .recurrent import RecurrentCell, RecurrentLayer, State
 from .rnn import RNN, RNNCell
 
-__all__ = ["KINDS", "make_layer", "layer_or_kind", "output_size", "record_gates",
+__all__ = ["Attention", "dot_attention", "masked_softmax",
+           "KINDS", "make_layer", "layer_or_kind", "output_size", "record_gates",
            "RecurrentCell", "RecurrentLayer", "State", "Lengths",
            "RNN", "RNNCell", "LSTM", "LSTMCell", "lstm_update", "set_forget_bias",
            "GRU", "GRUCell", "gru_update",

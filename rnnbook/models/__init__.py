@@ -6,11 +6,14 @@ the regressor ``x -> y``.
 """
 
 from .classifier import AttentionPooling, TextClassifier
+from .crf import CRF, CRFTagger, iob2_constraints
 from .encoder import RecurrentEncoder
 from .lm import NPLM, BigramLM, CharLM, charlm_parameters, count_parameters
 from .regressor import SequenceRegressor
+from .seq2seq import Seq2Seq
 from .tagger import CharEncoder, Tagger
 
 __all__ = ["BigramLM", "NPLM", "CharLM", "charlm_parameters", "count_parameters",
            "RecurrentEncoder", "SequenceRegressor", "CharEncoder", "Tagger",
-           "AttentionPooling", "TextClassifier"]
+           "AttentionPooling", "TextClassifier", "CRF", "CRFTagger", "iob2_constraints",
+           "Seq2Seq"]
