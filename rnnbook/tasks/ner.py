@@ -19,9 +19,8 @@ from torch import nn
 from ..config import seed_everything
 from ..models.crf import CRFTagger, iob2_constraints
 from ..models.tagger import Tagger
-from ..train import eval_mode, model_device, to_device, train
-from .tagging import Pair, TaggedBatches, TaggingLoss, TaggingVocabs
-from .tagging import predict as argmax_predict
+from ..train import train
+from .tagging import Pair, TaggedBatches, TaggingLoss, TaggingVocabs, predict
 
 Span = tuple[str, int, int]  # (type, first word, last word), as seqeval's get_entities
 
@@ -154,23 +153,6 @@ def build_tagger(vocabs: TaggingVocabs, crf: bool = True, chars: bool = True, **
     tagger = Tagger(len(vocabs.words), len(vocabs.tags),
                     num_chars=len(vocabs.chars) if chars else 0, **sizes)
     return CRFTagger(tagger, iob2_constraints(vocabs.tags.itos)) if crf else tagger
-
-
-def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
-            batch_size: int = 256) -> list[list[str]]:
-    """Tags for every word of every sentence, as strings, in order: the model's best path
-    (``model.decode``, Viterbi) for a CRF tagger, the arg-max per word otherwise."""
-    if not hasattr(model, "decode"):
-        return argmax_predict(model, pairs, vocabs, batch_size)
-    spell = getattr(model, "chars", None) is not None
-    dev = model_device(model)
-    out: list[list[str]] = []
-    with eval_mode(model):
-        for batch in TaggedBatches(pairs, vocabs, batch_size, chars=spell, shuffle=False):
-            b = to_device(batch, dev)
-            best = model.decode(b.words, batch.lengths, b.chars).cpu()
-            out += [vocabs.tags.decode(best[i, :n]) for i, n in enumerate(batch.lengths.tolist())]
-    return out
 
 
 def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable,

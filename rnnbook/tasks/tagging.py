@@ -134,7 +134,8 @@ class TaggingLoss:
 
 def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
             batch_size: int = 256, chars: Optional[bool] = None) -> list[list[str]]:
-    """The model's tag (arg-max) for every word of every sentence, as strings, in order."""
+    """The model's tags for every word of every sentence, as strings, in order: its best path
+    (``model.decode``, e.g. a CRF's Viterbi) when it has one, else the arg-max per word."""
     if chars is None:
         chars = getattr(model, "chars", None) is not None
     dev = model_device(model)
@@ -143,7 +144,10 @@ def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
         for batch in TaggedBatches(pairs, vocabs, batch_size, chars=chars, shuffle=False):
             b = to_device(batch, dev)
             spell = () if b.chars is None else (b.chars,)
-            best = model(b.words, batch.lengths, *spell).argmax(-1).cpu()
+            if hasattr(model, "decode"):
+                best = model.decode(b.words, batch.lengths, *spell).cpu()
+            else:
+                best = model(b.words, batch.lengths, *spell).argmax(-1).cpu()
             out += [vocabs.tags.decode(best[i, :n]) for i, n in enumerate(batch.lengths.tolist())]
     return out
 
