@@ -5,7 +5,8 @@ import itertools
 import pytest
 import torch
 
-from rnnbook.models.crf import CRF, CRFTagger, iob2_constraints, lengths_mask
+from rnnbook.layers import length_mask
+from rnnbook.models.crf import CRF, CRFTagger, iob2_constraints
 from rnnbook.models.tagger import Tagger
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -39,7 +40,7 @@ def test_log_partition_and_viterbi_match_brute_force(constrained):
     crf = random_crf(k, iob2_constraints(TAGS) if constrained else None)
     lengths = torch.tensor([4, 1, 3, 2])
     emissions = torch.randn(4, 4, k, dtype=torch.float64)
-    mask = lengths_mask(lengths, 4, emissions.device)
+    mask = length_mask(lengths, 4, emissions.device)
     with torch.no_grad():
         log_z = crf.log_partition(emissions, mask)
     best = crf.decode(emissions, mask)
@@ -101,7 +102,7 @@ def test_padding_changes_nothing():
     for b, (e, y) in enumerate(zip(singles, tags)):
         batch[b, :lengths[b]] = e[0]
         tag_batch[b, :lengths[b]] = y[0]
-    mask = lengths_mask(torch.tensor(lengths), 7, batch.device)
+    mask = length_mask(torch.tensor(lengths), 7, batch.device)
     nll = crf(batch, tag_batch, mask)
     paths = crf.decode(batch, mask)
     for b, (e, y) in enumerate(zip(singles, tags)):
@@ -113,7 +114,7 @@ def test_padding_changes_nothing():
 def test_gradients_flow_and_gradcheck():
     crf = random_crf(len(TAGS), iob2_constraints(TAGS))
     emissions = torch.randn(3, 4, len(TAGS), dtype=torch.float64, requires_grad=True)
-    mask = lengths_mask(torch.tensor([4, 2, 3]), 4, emissions.device)
+    mask = length_mask(torch.tensor([4, 2, 3]), 4, emissions.device)
     tags = torch.tensor([[1, 2, 0, 3], [3, 4, 0, 0], [0, 1, 2, 0]])
     crf(emissions, tags, mask).sum().backward()
     for p in (emissions, crf.transitions, crf.start, crf.end):

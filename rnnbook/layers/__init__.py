@@ -12,13 +12,21 @@ from .builder import KINDS, layer_or_kind, make_layer, output_size
 from .gates import record_gates
 from .gru import GRU, GRUCell, gru_update
 from .lstm import LSTM, LSTMCell, lstm_update, set_forget_bias
-from .packing import Lengths, final_states, masked_run, packed_run, run_recurrent, split_directions
+from .packing import (
+    Lengths,
+    final_states,
+    length_mask,
+    masked_run,
+    packed_run,
+    run_recurrent,
+    split_directions,
+)
 from .recurrent import RecurrentCell, RecurrentLayer, State
 from .rnn import RNN, RNNCell
 
 __all__ = ["Attention", "dot_attention", "masked_softmax",
            "KINDS", "make_layer", "layer_or_kind", "output_size", "record_gates",
-           "RecurrentCell", "RecurrentLayer", "State", "Lengths",
+           "RecurrentCell", "RecurrentLayer", "State", "Lengths", "length_mask",
            "RNN", "RNNCell", "LSTM", "LSTMCell", "lstm_update", "set_forget_bias",
            "GRU", "GRUCell", "gru_update",
            "masked_run", "packed_run", "run_recurrent", "split_directions", "final_states"]

@@ -31,6 +31,13 @@ from .recurrent import RecurrentLayer, State
 Lengths = Union[Tensor, Sequence[int]]
 
 
+def length_mask(lengths: Lengths, steps: int, device: Optional[torch.device] = None) -> Tensor:
+    """``m[b, t] = t < L_b``: ``(B, T)`` booleans, true on real tokens, on ``device`` (default:
+    the lengths' own)."""
+    lengths = torch.as_tensor(lengths, device=device)
+    return torch.arange(steps, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
 def _lengths(lengths: Lengths, batch: int, steps: int) -> Tensor:
     lengths = torch.as_tensor(lengths, dtype=torch.long).flatten().cpu()
     if lengths.numel() != batch:

@@ -23,16 +23,10 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..layers import Lengths
+from ..layers import Lengths, length_mask
 from .encoder import RecurrentEncoder
 
 POOLINGS = ("last", "mean", "max", "attention")
-
-
-def length_mask(lengths: Lengths, steps: int, device: Optional[torch.device] = None) -> Tensor:
-    """``m[b, t] = t < L_b``: ``(B, T)`` booleans, true on real tokens."""
-    lengths = torch.as_tensor(lengths, device=device)
-    return torch.arange(steps, device=device).unsqueeze(0) < lengths.unsqueeze(1)
 
 
 def last_pool(h: Tensor, mask: Tensor, bidirectional: bool) -> Tensor:

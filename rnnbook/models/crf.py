@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..layers import Lengths
+from ..layers import Lengths, length_mask
 from .tagger import Tagger
 
 Constraints = tuple[Tensor, Tensor, Tensor]  # allowed (K, K), allowed start (K,), end (K,)
@@ -53,12 +53,6 @@ def iob2_constraints(tags: Sequence[str]) -> Constraints:
             for i, prev in enumerate(tags):
                 allowed[i, j] = prev in ("B-" + tag[2:], tag)
     return allowed, start, torch.ones(k, dtype=torch.bool)
-
-
-def lengths_mask(lengths: Lengths, steps: int, device: torch.device) -> Tensor:
-    """``mask[b, t] = t < lengths[b]`` ``(B, T)``, on ``device``."""
-    lengths = torch.as_tensor(lengths, device=device)
-    return torch.arange(steps, device=device) < lengths.unsqueeze(1)
 
 
 class CRF(nn.Module):
@@ -199,7 +193,7 @@ class CRFTagger(nn.Module):
     def nll(self, words: Tensor, lengths: Lengths, tags: Tensor,
             chars: Optional[Tensor] = None) -> Tensor:
         emissions = self(words, lengths, chars)
-        mask = lengths_mask(lengths, words.size(1), words.device)
+        mask = length_mask(lengths, words.size(1), words.device)
         return self.crf(emissions, tags, mask)
 
     def decode(self, words: Tensor, lengths: Lengths, chars: Optional[Tensor] = None
@@ -207,4 +201,4 @@ class CRFTagger(nn.Module):
         with torch.no_grad():
             emissions = self(words, lengths, chars)
             return self.crf.decode(emissions,
-                                   lengths_mask(lengths, words.size(1), words.device))
+                                   length_mask(lengths, words.size(1), words.device))

@@ -27,7 +27,7 @@ from typing import Callable, NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from ..layers import Lengths, State, make_layer
+from ..layers import Lengths, State, length_mask, make_layer
 from ..layers.attention import Attention
 from .encoder import RecurrentEncoder
 
@@ -104,7 +104,7 @@ class Seq2Seq(nn.Module):
         states, h_n = self.encoder(self.drop(self.src_embed(src)), lengths)
         h_n = h_n if isinstance(h_n, Tensor) else h_n[0]  # LSTM: (h_n, c_n)
         summary = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # [h->_L ; h<-_1]
-        mask = torch.arange(src.size(1), device=src.device) < lengths.to(src.device)[:, None]
+        mask = length_mask(lengths, src.size(1), src.device)
         s0 = torch.tanh(self.bridge(summary)).unsqueeze(0)
         state = (s0, torch.zeros_like(s0)) if self.cell == "lstm" else s0
         return Memory(states, mask, summary), state

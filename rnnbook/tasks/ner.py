@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..config import seed_everything
+from ..layers import length_mask
 from ..models.crf import CRFTagger, iob2_constraints
 from ..models.tagger import Tagger
 from ..train import train
@@ -135,7 +136,7 @@ class CRFLoss:
 
     def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
         words, lengths, tags, chars = batch
-        real = torch.arange(tags.size(1), device=tags.device) < lengths.to(tags.device)[:, None]
+        real = length_mask(lengths, tags.size(1), tags.device)
         if bool((tags[real] < 0).any()):
             raise ValueError("a tag is unknown (-100): the CRF scores whole tag paths, so "
                              "build the tag vocabulary from every tag of the data")

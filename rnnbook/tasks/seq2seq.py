@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..batching import PaddedBatches
+from ..layers import length_mask
 from ..models.seq2seq import select
 from ..text import BOS, EOS, Vocab, pad, word_tokenize
 from ..train import eval_mode, model_device
@@ -239,7 +240,7 @@ def score(model: nn.Module, src: Tensor, lengths: Tensor, hyps: Tensor, hyp_leng
         logits = model(src, lengths, tgt_in.masked_fill(tgt_in < 0, pad_id))
         logp = _never(torch.log_softmax(logits.float(), -1), (pad_id, bos))
         tok = logp.gather(-1, hyps.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        real = torch.arange(hyps.size(1), device=hyps.device) < hyp_lengths[:, None]
+        real = length_mask(hyp_lengths, hyps.size(1), hyps.device)
         return tok.masked_fill(~real, 0.0).sum(1)
 
 
