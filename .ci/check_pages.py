@@ -10,6 +10,7 @@ the HTML and has no MyST role left in its prose. Every figure of a chapter (a co
 matplotlib backend (``MPLBACKEND=Agg``) would silently have none.
 """
 
+import functools
 import importlib.util
 import json
 import re
@@ -18,9 +19,11 @@ from pathlib import Path
 
 CDN = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"")
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\"]+\.ipynb")
-EDITION_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "colab_edition.py"
+ROOT = Path(__file__).resolve().parents[1]
+EDITION_SCRIPT = ROOT / "scripts" / "colab_edition.py"
 
 
+@functools.cache
 def _roles_left():
     spec = importlib.util.spec_from_file_location("colab_edition", EDITION_SCRIPT)
     module = importlib.util.module_from_spec(spec)
@@ -29,7 +32,7 @@ def _roles_left():
 
 
 def figure_problems(page: Path, text: str) -> list[str]:
-    source = Path(__file__).resolve().parents[1] / "book" / f"{page.stem}.ipynb"
+    source = ROOT / "book" / f"{page.stem}.ipynb"
     if not source.exists():
         return []
     cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
