@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..layers import length_mask
+from ..text import pad
 from ..train import History, detach, eval_mode, model_device, train
 
 IGNORE = -100
@@ -472,15 +474,13 @@ def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
         dev, out = model_device(model), []
         with eval_mode(model):
             for lo in range(0, len(sessions), batch_size):
-                part = sessions[lo:lo + batch_size]
-                width = max(len(s) for s in part) - 1
-                ids = torch.zeros(len(part), width, dtype=torch.long)
-                for k, s in enumerate(part):
-                    ids[k, :len(s) - 1] = torch.as_tensor(s[:-1])
+                # the prefix s_1 .. s_{n-1} of each session (one of a single item has no event)
+                prefixes = [s[:-1] for s in sessions[lo:lo + batch_size] if len(s) > 1]
+                if not prefixes:
+                    continue
+                ids, lengths = pad(prefixes)
                 logits, _ = model(ids.to(dev))
-                keep = torch.arange(width)[None, :] < torch.as_tensor(
-                    [len(s) - 1 for s in part])[:, None]
-                out.append(logits[keep.to(dev)].float().cpu().numpy())
+                out.append(logits[length_mask(lengths, ids.size(1), dev)].float().cpu().numpy())
         return np.concatenate(out)
 
     return score
