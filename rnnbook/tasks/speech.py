@@ -1,0 +1,224 @@
+"""Spoken digits: features, splits, padded float batches, training glue, and CTC recognition.
+
+A recording is ``(waveform, rate, digit, speaker)`` (:func:`rnnbook.data.load_fsdd`). Its
+features are log-mel frames ``(T, F)`` (:func:`rnnbook.audio.log_mel`). Batches are
+:class:`FrameBatches` of ``(x (B, T, F), lengths (B,), y (B,))`` for one digit per recording,
+or ``(x, lengths, targets (B, S), target_lengths (B,))`` for digit strings (CTC).
+
+CTC (Graves et al., 2006) scores a label string ``y`` from per-frame distributions over the
+labels and a blank ``-``: ``p(y | x) = sum over paths pi with B(pi) = y of prod_t p_t(pi_t)``,
+where ``B`` collapses repeats and then drops blanks (``B(--33-3--) = 33``). Greedy decoding
+takes the best label at every frame and applies ``B``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..audio import log_mel, normalise
+from ..layers import Lengths
+from ..text import pad
+from ..train import eval_mode, model_device, train
+from .classify import ClassificationLoss
+
+Recording = tuple[np.ndarray, int, int, str]
+Augment = Callable[[Tensor, Tensor, torch.Generator], Tensor]
+
+
+def featurise(waves: Sequence[np.ndarray], rate: int, normalised: bool = True,
+              **kwargs: Any) -> list[Tensor]:
+    """Log-mel frames ``(T, F)`` of every waveform (keywords go to :func:`log_mel`), each
+    normalised per utterance (:func:`~rnnbook.audio.normalise`) unless ``normalised=False``."""
+    feats = [log_mel(w, rate, **kwargs) for w in waves]
+    return [normalise(f) for f in feats] if normalised else feats
+
+
+def speaker_split(speakers: Sequence[str], held_out: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, test)``: every recording of ``held_out`` is test, the rest train."""
+    speakers = np.asarray(speakers)
+    if held_out not in set(speakers.tolist()):
+        raise ValueError(f"no recordings of speaker {held_out!r}; speakers are "
+                         f"{sorted(set(speakers.tolist()))}")
+    test = speakers == held_out
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+class FrameBatches:
+    """Padded mini-batches of float frames: ``(x (B, T, F), lengths (B,), y (B,))`` for integer
+    labels, ``(x, lengths, y (B, S) padded with 0, y_lengths (B,))`` for label sequences.
+
+    Shuffled (a new order each pass, from ``seed``) batches are drawn from recordings of
+    similar length, so little padding is computed; ``augment(x, lengths, generator)``, when
+    given, transforms each training batch. Re-iterable, as :func:`rnnbook.train` wants.
+    """
+
+    def __init__(self, features: Sequence[Tensor], labels: Sequence[Any], batch_size: int,
+                 shuffle: bool = True, seed: int = 0, augment: Optional[Augment] = None):
+        if len(features) == 0:
+            raise ValueError("no recordings to batch: the data set is empty")
+        if len(features) != len(labels):
+            raise ValueError(f"{len(features)} recordings but {len(labels)} labels")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.features, self.labels, self.batch_size = list(features), list(labels), batch_size
+        self.shuffle, self.augment = shuffle, augment
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.features) // self.batch_size)
+
+    def _order(self) -> list[list[int]]:
+        n, size = len(self.features), self.batch_size
+        if not self.shuffle:
+            return [list(range(s, min(s + size, n))) for s in range(0, n, size)]
+        order = torch.randperm(n, generator=self.generator).tolist()
+        pool = size * 20  # sort pools of 20 batches by length, then shuffle the batches
+        order = [i for s in range(0, n, pool)
+                 for i in sorted(order[s:s + pool], key=lambda j: len(self.features[j]))]
+        batches = [order[s:s + size] for s in range(0, n, size)]
+        return [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
+
+    def __iter__(self):
+        for idx in self._order():
+            x = nn.utils.rnn.pad_sequence([self.features[i] for i in idx], batch_first=True)
+            lengths = torch.tensor([len(self.features[i]) for i in idx])
+            if self.augment is not None:
+                x = self.augment(x, lengths, self.generator)
+            labels = [self.labels[i] for i in idx]
+            if isinstance(labels[0], (int, np.integer)):
+                yield x, lengths, torch.tensor([int(v) for v in labels])
+            else:
+                y, y_lengths = pad([list(v) for v in labels], 0)
+                yield x, lengths, y, y_lengths
+
+
+def predict(model: nn.Module, features: Sequence[Tensor], batch_size: int = 256) -> np.ndarray:
+    """The most likely class of every recording, in order."""
+    dev, out = model_device(model), []
+    batches = FrameBatches(features, [0] * len(features), batch_size, shuffle=False)
+    with eval_mode(model):
+        for x, lengths, _ in batches:
+            out.append(model(x.to(dev), lengths).argmax(-1).cpu())
+    return torch.cat(out).numpy()
+
+
+def fit(model: nn.Module, batches: Any, loss_fn: Any, epochs: int, lr: float) -> float:
+    """Adam with a one-cycle learning rate (peak ``lr``) for ``epochs`` passes, through
+    :func:`rnnbook.train`; returns the training time in seconds."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(batches))
+    start = time.perf_counter()
+    train(model, batches, loss_fn, epochs=epochs, optimizer=opt, scheduler=sched, clip=5.0,
+          log=None, progress=False, unit="utt")
+    return time.perf_counter() - start
+
+
+def train_and_score(make_model: Callable[[], nn.Module], features: Sequence[Tensor],
+                    digits: Sequence[int], train_idx: Sequence[int], test_idx: Sequence[int],
+                    *, epochs: int, batch: int, lr: float, augment: Optional[Augment] = None,
+                    seed: int = 0) -> dict[str, Any]:
+    """Seed, build a model, train it on ``train_idx``, score it on ``test_idx``:
+    ``{"model", "accuracy", "seconds", "pred"}``."""
+    torch.manual_seed(seed)
+    model = make_model()
+    data = FrameBatches([features[i] for i in train_idx], [digits[i] for i in train_idx],
+                        batch, seed=seed, augment=augment)
+    seconds = fit(model, data, ClassificationLoss(), epochs, lr)
+    pred = predict(model, [features[i] for i in test_idx])
+    acc = float(np.mean(pred == np.asarray(digits)[np.asarray(test_idx)]))
+    return {"model": model, "accuracy": acc, "seconds": seconds, "pred": pred}
+
+
+def make_utterances(waves: Sequence[np.ndarray], digits: Sequence[int], n: int, rate: int,
+                    min_digits: int = 2, max_digits: int = 5,
+                    silence: tuple[float, float] = (0.05, 0.3), noise: float = 1e-3,
+                    seed: int = 0) -> list[tuple[np.ndarray, list[int]]]:
+    """``n`` utterances ``(waveform, digit string)``: ``min_digits``..``max_digits`` recordings
+    drawn at random, joined by silences of a random length in ``silence`` seconds (and one at
+    each end), with faint Gaussian noise (std ``noise``) over the silences."""
+    if not 1 <= min_digits <= max_digits:
+        raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}, {max_digits}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        pick = rng.integers(0, len(waves), rng.integers(min_digits, max_digits + 1))
+        parts = []
+        for i in pick:
+            gap = int(rng.uniform(*silence) * rate)
+            parts += [rng.normal(0, noise, gap).astype(np.float32), waves[i]]
+        parts.append(rng.normal(0, noise, int(rng.uniform(*silence) * rate)).astype(np.float32))
+        out.append((np.concatenate(parts), [int(digits[i]) for i in pick]))
+    return out
+
+
+class CTCLoss:
+    """CTC loss of a :class:`~rnnbook.models.speech.CTCRecogniser`: ``(model, (x, lengths, y,
+    y_lengths)) -> (mean -log p(y | x) per utterance, utterances)``. Labels ``y`` are digits;
+    the model's class ``k + 1`` is digit ``k`` and class 0 the blank."""
+
+    def __call__(self, model: nn.Module, batch: Any) -> tuple[Tensor, int]:
+        x, lengths, y, y_lengths = batch
+        log_probs, out_lengths = model(x, lengths)
+        loss = F.ctc_loss(log_probs.transpose(0, 1), y + 1, out_lengths, y_lengths,
+                          blank=0, reduction="sum", zero_infinity=True)
+        return loss / x.size(0), int(x.size(0))
+
+
+def collapse(path: Sequence[int], blank: int = 0) -> list[int]:
+    """CTC's ``B``: merge runs of the same label, then drop the blanks
+    (``[0, 3, 3, 0, 3, 0] -> [3, 3]``)."""
+    out, prev = [], None
+    for k in path:
+        k = int(k)
+        if k != prev and k != blank:
+            out.append(k)
+        prev = k
+    return out
+
+
+def greedy_decode(log_probs: Tensor, lengths: Lengths, blank: int = 0) -> list[list[int]]:
+    """Best path decoding of ``(B, T, C)`` scores: ``collapse(argmax_k p_t(k))`` over each
+    sequence's first ``lengths[b]`` steps."""
+    if log_probs.dim() != 3:
+        raise ValueError(f"expected scores (batch, time, classes), got shape "
+                         f"{tuple(log_probs.shape)}")
+    best = log_probs.argmax(-1).cpu()
+    return [collapse(best[b, :int(n)].tolist(), blank) for b, n in enumerate(lengths)]
+
+
+def recognise(model: nn.Module, features: Sequence[Tensor], batch_size: int = 128
+              ) -> list[list[int]]:
+    """Digit strings of every utterance by greedy decoding (class ``k + 1`` is digit ``k``)."""
+    dev, out = model_device(model), []
+    batches = FrameBatches(features, [[0]] * len(features), batch_size, shuffle=False)
+    with eval_mode(model):
+        for x, lengths, _, _ in batches:
+            log_probs, n = model(x.to(dev), lengths)
+            out += [[k - 1 for k in s] for s in greedy_decode(log_probs, n)]
+    return out
+
+
+def edit_distance(ref: Sequence[Any], hyp: Sequence[Any]) -> int:
+    """Levenshtein distance: the fewest substitutions, deletions and insertions that turn
+    ``ref`` into ``hyp``."""
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1]
+
+
+def digit_error_rate(refs: Sequence[Sequence[int]], hyps: Sequence[Sequence[int]]) -> float:
+    """``sum edit_distance(ref, hyp) / sum len(ref)``: errors per spoken digit (it can
+    exceed 1 when the recogniser inserts digits)."""
+    if len(refs) != len(hyps) or not refs:
+        raise ValueError(f"need as many hypotheses as references (and at least one), got "
+                         f"{len(refs)} and {len(hyps)}")
+    return sum(edit_distance(r, h) for r, h in zip(refs, hyps)) / sum(len(r) for r in refs)

@@ -1,0 +1,199 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rnnbook.models.speech import CTCRecogniser, FrameClassifier, stack_frames
+from rnnbook.tasks.speech import (
+    CTCLoss,
+    FrameBatches,
+    collapse,
+    digit_error_rate,
+    edit_distance,
+    greedy_decode,
+    make_utterances,
+    predict,
+    recognise,
+    speaker_split,
+    train_and_score,
+)
+
+
+def test_stack_frames_puts_neighbours_side_by_side():
+    x = torch.arange(2 * 5 * 3, dtype=torch.float32).view(2, 5, 3)
+    y, lengths = stack_frames(x, [5, 3], 2)
+    assert y.shape == (2, 3, 6)
+    torch.testing.assert_close(y[0, 1], torch.cat([x[0, 2], x[0, 3]]))
+    torch.testing.assert_close(y[0, 2], torch.cat([x[0, 4], torch.zeros(3)]))
+    assert lengths.tolist() == [3, 2]
+    with pytest.raises(ValueError, match="float frames"):
+        stack_frames(torch.zeros(2, 5, dtype=torch.long), [5, 5], 2)
+
+
+@pytest.mark.parametrize("cls", [FrameClassifier, CTCRecogniser])
+def test_padding_changes_nothing(cls):
+    torch.manual_seed(0)
+    model = cls(4, 3, hidden_size=8, num_layers=2, stride=2).eval()
+    a, b = torch.randn(7, 4), torch.randn(12, 4)
+    batch = torch.nn.utils.rnn.pad_sequence([a, b], batch_first=True)
+    both = model(batch, [7, 12])
+    alone = model(a[None], [7])
+    if cls is CTCRecogniser:
+        (both, n_both), (alone, n_alone) = both, alone
+        assert n_both.tolist() == [4, 6] and n_alone.tolist() == [4]
+        torch.testing.assert_close(both[0, :4], alone[0], atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(both.exp().sum(-1), torch.ones(2, 6))
+        assert both.shape == (2, 6, 4)  # 3 labels and the blank
+    else:
+        torch.testing.assert_close(both[0], alone[0], atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="frames"):
+        model(torch.randn(1, 7, 5), [7])
+
+
+def test_collapse_merges_repeats_then_drops_blanks():
+    assert collapse([0, 3, 3, 0, 3, 0]) == [3, 3]
+    assert collapse([1, 1, 1]) == [1]
+    assert collapse([0, 0]) == []
+    assert collapse([2, 0, 0, 2, 5, 5, 0]) == [2, 2, 5]
+
+
+def test_greedy_decode_reads_each_sequence_to_its_length():
+    best = torch.tensor([[1, 1, 0, 1, 2, 2], [0, 3, 3, 3, 1, 1]])
+    log_probs = torch.nn.functional.one_hot(best, 4).float().log_softmax(-1)
+    assert greedy_decode(log_probs, [6, 4]) == [[1, 1, 2], [3]]
+    with pytest.raises(ValueError, match="batch, time, classes"):
+        greedy_decode(log_probs[0], [6])
+
+
+class Fixed(torch.nn.Module):
+    """A 'model' that returns given log-probabilities, to test the loss alone."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.nn.Parameter(logits)
+
+    def forward(self, x, lengths):
+        return self.logits.log_softmax(-1), torch.as_tensor(lengths)
+
+
+def brute_force_nll(log_probs, target):
+    """-log sum over every path pi of length T with collapse(pi) == target of prod p_t(pi_t)."""
+    steps, classes = log_probs.shape
+    terms = [log_probs[torch.arange(steps), torch.tensor(path)].sum()
+             for path in itertools.product(range(classes), repeat=steps)
+             if collapse(path) == target]
+    return -torch.logsumexp(torch.stack(terms), 0)
+
+
+@pytest.mark.parametrize("target", [[0], [0, 1], [1, 1], [2, 0, 2]])
+def test_ctc_loss_is_the_sum_over_paths_values_and_gradients(target):
+    torch.manual_seed(1)
+    logits = torch.randn(1, 5, 4, dtype=torch.float64)
+    model = Fixed(logits.clone())
+    y = torch.tensor([target])
+    loss, n = CTCLoss()(model, (torch.zeros(1, 5, 1), torch.tensor([5]), y,
+                                torch.tensor([len(target)])))
+    loss.backward()
+    ref_logits = logits[0].clone().requires_grad_()
+    want = brute_force_nll(ref_logits.log_softmax(-1), [k + 1 for k in target])  # digit k: k+1
+    want.backward()
+    assert n == 1
+    torch.testing.assert_close(loss, want)
+    torch.testing.assert_close(model.logits.grad[0], ref_logits.grad)
+
+
+def test_ctc_loss_by_hand_for_two_frames():
+    p = torch.tensor([[0.5, 0.3, 0.2], [0.6, 0.1, 0.3]], dtype=torch.float64)  # blank, 0, 1
+    model = Fixed(p.log()[None])
+    loss, _ = CTCLoss()(model, (torch.zeros(1, 2, 1), torch.tensor([2]), torch.tensor([[0]]),
+                                torch.tensor([1])))
+    # paths for digit 0 (class 1): (1,1), (1,-), (-,1)
+    want = -math.log(0.3 * 0.1 + 0.3 * 0.6 + 0.5 * 0.1)
+    assert loss.item() == pytest.approx(want)
+
+
+def test_edit_distance_and_digit_error_rate():
+    assert edit_distance([1, 2, 3], [1, 2, 3]) == 0
+    assert edit_distance([1, 2, 3], [1, 3]) == 1  # deletion
+    assert edit_distance([1, 2], [1, 2, 2]) == 1  # insertion
+    assert edit_distance([1, 2, 3], [3, 2, 1]) == 2  # two substitutions
+    assert edit_distance([], [4, 5]) == 2
+    assert digit_error_rate([[1, 2], [3, 4, 5]], [[1, 2], [3, 5]]) == pytest.approx(1 / 5)
+    assert digit_error_rate([[1]], [[2, 3, 4]]) == 3.0
+    with pytest.raises(ValueError, match="as many"):
+        digit_error_rate([[1]], [])
+
+
+def test_speaker_split():
+    train, test = speaker_split(["a", "b", "a", "c"], "a")
+    assert train.tolist() == [1, 3] and test.tolist() == [0, 2]
+    with pytest.raises(ValueError, match="no recordings of speaker 'z'"):
+        speaker_split(["a"], "z")
+
+
+def test_frame_batches_pad_and_cover_every_recording_once():
+    feats = [torch.full((n, 2), float(n)) for n in (3, 5, 2, 4, 6)]
+    batches = FrameBatches(feats, [0, 1, 2, 3, 4], 2, seed=0)
+    assert len(batches) == 3
+    seen = []
+    for x, lengths, y in batches:
+        for row, n, label in zip(x, lengths, y):
+            assert (row[:n] == n).all() and (row[n:] == 0).all()
+            assert len(feats[label]) == n
+            seen.append(int(label))
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+    x, lengths, y, y_lengths = next(iter(FrameBatches(feats[:2], [[1, 2], [3]], 2,
+                                                      shuffle=False)))
+    assert y.tolist() == [[1, 2], [3, 0]] and y_lengths.tolist() == [2, 1]
+    with pytest.raises(ValueError, match="2 recordings but 1 labels"):
+        FrameBatches(feats[:2], [0], 2)
+    with pytest.raises(ValueError, match="empty"):
+        FrameBatches([], [], 2)
+
+
+def test_make_utterances_joins_recordings_with_silences():
+    waves = [np.full(100, float(d + 1), np.float32) for d in range(3)]
+    utts = make_utterances(waves, [7, 8, 9], 20, rate=1000, min_digits=2, max_digits=4,
+                           silence=(0.01, 0.02), seed=0)
+    for wave, digits in utts:
+        assert 2 <= len(digits) <= 4 and set(digits) <= {7, 8, 9}
+        loud = np.abs(wave) > 0.5  # the recordings; the silences are faint noise
+        assert loud.sum() == 100 * len(digits)
+        assert 10 * (len(digits) + 1) <= len(wave) - 100 * len(digits) <= 20 * (len(digits) + 1)
+    again = make_utterances(waves, [7, 8, 9], 20, rate=1000, seed=0)
+    assert [d for _, d in again] == [d for _, d in make_utterances(waves, [7, 8, 9], 20,
+                                                                   rate=1000, seed=0)]
+
+
+def tones(n, seed):
+    """Two classes of made-up 'recordings': a rising or a falling ramp over 4 features."""
+    g = torch.Generator().manual_seed(seed)
+    feats, labels = [], []
+    for i in range(n):
+        steps = int(torch.randint(6, 12, (1,), generator=g))
+        ramp = torch.linspace(-1, 1, steps)[:, None].repeat(1, 4)
+        label = i % 2
+        feats.append((ramp if label else -ramp) + 0.3 * torch.randn(steps, 4, generator=g))
+        labels.append(label)
+    return feats, labels
+
+
+def test_train_and_score_learns_a_toy_task_and_predict_keeps_the_order():
+    feats, labels = tones(80, 0)
+    out = train_and_score(lambda: FrameClassifier(4, 2, hidden_size=8, stride=1), feats,
+                          labels, range(60), range(60, 80), epochs=15, batch=16, lr=0.02)
+    assert out["accuracy"] >= 0.9
+    pred = predict(out["model"], [feats[i] for i in range(60, 80)], batch_size=7)
+    assert pred.tolist() == out["pred"].tolist()
+
+
+def test_recognise_maps_classes_to_digits():
+    class Says(torch.nn.Module):  # emits blank, digit 4 (class 5), blank, digit 4 again
+        def forward(self, x, lengths):
+            best = torch.tensor([0, 5, 5, 0, 5])[: x.size(1)].repeat(x.size(0), 1)
+            return torch.nn.functional.one_hot(best, 11).float(), torch.as_tensor(lengths)
+
+    feats = [torch.zeros(5, 3), torch.zeros(3, 3)]
+    assert recognise(Says(), feats) == [[4, 4], [4]]
