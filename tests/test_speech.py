@@ -147,6 +147,12 @@ def test_frame_batches_pad_and_cover_every_recording_once():
     x, lengths, y, y_lengths = next(iter(FrameBatches(feats[:2], [[1, 2], [3]], 2,
                                                       shuffle=False)))
     assert y.tolist() == [[1, 2], [3, 0]] and y_lengths.tolist() == [2, 1]
+    a, b = torch.ones(3, 2), torch.full((4, 2), 2.0)  # two versions of one recording
+    two = FrameBatches([[a, b]], [0], 1)
+    picked = {int(x[0, 0, 0]) for _ in range(20) for x, _, _ in two}
+    assert picked == {1, 2}
+    x, _, _ = next(iter(FrameBatches([[a, b]], [0], 1, shuffle=False)))
+    assert torch.equal(x[0], a)  # evaluation reads the first version
     with pytest.raises(ValueError, match="2 recordings but 1 labels"):
         FrameBatches(feats[:2], [0], 2)
     with pytest.raises(ValueError, match="empty"):
@@ -182,8 +188,8 @@ def tones(n, seed):
 
 def test_train_and_score_learns_a_toy_task_and_predict_keeps_the_order():
     feats, labels = tones(80, 0)
-    out = train_and_score(lambda: FrameClassifier(4, 2, hidden_size=8, stride=1), feats,
-                          labels, range(60), range(60, 80), epochs=15, batch=16, lr=0.02)
+    out = train_and_score(lambda: FrameClassifier(4, 2, hidden_size=8, stride=1), feats[:60],
+                          labels[:60], feats[60:], labels[60:], epochs=15, batch=16, lr=0.02)
     assert out["accuracy"] >= 0.9
     pred = predict(out["model"], [feats[i] for i in range(60, 80)], batch_size=7)
     assert pred.tolist() == out["pred"].tolist()

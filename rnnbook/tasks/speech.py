@@ -54,11 +54,15 @@ class FrameBatches:
     labels, ``(x, lengths, y (B, S) padded with 0, y_lengths (B,))`` for label sequences.
 
     Shuffled (a new order each pass, from ``seed``) batches are drawn from recordings of
-    similar length, so little padding is computed; ``augment(x, lengths, generator)``, when
-    given, transforms each training batch. Re-iterable, as :func:`rnnbook.train` wants.
+    similar length, so little padding is computed; ``augment(x, lengths, generator=g)``,
+    when given, transforms each training batch (:func:`~rnnbook.audio.spec_augment` with its
+    widths bound, say). A recording may come in several versions (a list of tensors:
+    speed-perturbed copies, say): each pass then reads one of them, drawn at random, so a
+    pass costs the same as without them. Re-iterable, as :func:`rnnbook.train` wants.
     """
 
-    def __init__(self, features: Sequence[Tensor], labels: Sequence[Any], batch_size: int,
+    def __init__(self, features: Sequence[Tensor | Sequence[Tensor]], labels: Sequence[Any],
+                 batch_size: int,
                  shuffle: bool = True, seed: int = 0, augment: Optional[Augment] = None):
         if len(features) == 0:
             raise ValueError("no recordings to batch: the data set is empty")
@@ -66,30 +70,37 @@ class FrameBatches:
             raise ValueError(f"{len(features)} recordings but {len(labels)} labels")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.features, self.labels, self.batch_size = list(features), list(labels), batch_size
+        self.versions = [[f] if isinstance(f, Tensor) else list(f) for f in features]
+        self.labels, self.batch_size = list(labels), batch_size
         self.shuffle, self.augment = shuffle, augment
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
-        return -(-len(self.features) // self.batch_size)
+        return -(-len(self.versions) // self.batch_size)
 
     def _order(self) -> list[list[int]]:
-        n, size = len(self.features), self.batch_size
+        n, size = len(self.versions), self.batch_size
         if not self.shuffle:
             return [list(range(s, min(s + size, n))) for s in range(0, n, size)]
         order = torch.randperm(n, generator=self.generator).tolist()
         pool = size * 20  # sort pools of 20 batches by length, then shuffle the batches
         order = [i for s in range(0, n, pool)
-                 for i in sorted(order[s:s + pool], key=lambda j: len(self.features[j]))]
+                 for i in sorted(order[s:s + pool], key=lambda j: len(self.versions[j][0]))]
         batches = [order[s:s + size] for s in range(0, n, size)]
         return [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
 
+    def _pick(self, versions: list[Tensor]) -> Tensor:
+        if len(versions) == 1 or not self.shuffle:
+            return versions[0]
+        return versions[int(torch.randint(len(versions), (1,), generator=self.generator))]
+
     def __iter__(self):
         for idx in self._order():
-            x = nn.utils.rnn.pad_sequence([self.features[i] for i in idx], batch_first=True)
-            lengths = torch.tensor([len(self.features[i]) for i in idx])
+            feats = [self._pick(self.versions[i]) for i in idx]
+            x = nn.utils.rnn.pad_sequence(feats, batch_first=True)
+            lengths = torch.tensor([len(f) for f in feats])
             if self.augment is not None:
-                x = self.augment(x, lengths, self.generator)
+                x = self.augment(x, lengths, generator=self.generator)
             labels = [self.labels[i] for i in idx]
             if isinstance(labels[0], (int, np.integer)):
                 yield x, lengths, torch.tensor([int(v) for v in labels])
@@ -119,19 +130,18 @@ def fit(model: nn.Module, batches: Any, loss_fn: Any, epochs: int, lr: float) ->
     return time.perf_counter() - start
 
 
-def train_and_score(make_model: Callable[[], nn.Module], features: Sequence[Tensor],
-                    digits: Sequence[int], train_idx: Sequence[int], test_idx: Sequence[int],
-                    *, epochs: int, batch: int, lr: float, augment: Optional[Augment] = None,
-                    seed: int = 0) -> dict[str, Any]:
-    """Seed, build a model, train it on ``train_idx``, score it on ``test_idx``:
-    ``{"model", "accuracy", "seconds", "pred"}``."""
+def train_and_score(make_model: Callable[[], nn.Module], train_features: Sequence[Any],
+                    train_labels: Sequence[int], test_features: Sequence[Tensor],
+                    test_labels: Sequence[int], *, epochs: int, batch: int, lr: float,
+                    augment: Optional[Augment] = None, seed: int = 0) -> dict[str, Any]:
+    """Seed, build a model, train it (:func:`fit` on :class:`FrameBatches`), score it on the
+    test recordings: ``{"model", "accuracy", "seconds", "pred"}``."""
     torch.manual_seed(seed)
     model = make_model()
-    data = FrameBatches([features[i] for i in train_idx], [digits[i] for i in train_idx],
-                        batch, seed=seed, augment=augment)
+    data = FrameBatches(train_features, train_labels, batch, seed=seed, augment=augment)
     seconds = fit(model, data, ClassificationLoss(), epochs, lr)
-    pred = predict(model, [features[i] for i in test_idx])
-    acc = float(np.mean(pred == np.asarray(digits)[np.asarray(test_idx)]))
+    pred = predict(model, test_features)
+    acc = float(np.mean(pred == np.asarray(test_labels)))
     return {"model": model, "accuracy": acc, "seconds": seconds, "pred": pred}
 
 
