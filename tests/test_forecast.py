@@ -38,6 +38,19 @@ def test_change_windows_align_and_stay_before_end():
     np.testing.assert_array_equal(t[-1], [y[10] - y[9], y[11] - y[9]])
     x2, _ = F.change_windows(np.concatenate([y[:12], y[12:] * 1e6]), 3, 2, end=12)
     np.testing.assert_array_equal(x, x2)
+    x3, t3 = F.change_windows(y, length=3, horizon=2, end=12, start=5)
+    np.testing.assert_array_equal(x3, x[2:])
+    np.testing.assert_array_equal(t3, t[2:])
+
+
+def test_change_windows_residual_targets_of_a_base():
+    """With a base forecaster the targets are its residuals: zero where the base is exact."""
+    y = cycle_and_trend(120, slope=0.3)
+    x, t = F.change_windows(y, 24, 6, end=100, base=F.seasonal_naive_drift)
+    assert t.shape == (100 - 6 - 24, 6)
+    np.testing.assert_allclose(t, 0, atol=1e-9)
+    _, plain = F.change_windows(y, 24, 6, end=100)
+    assert np.abs(plain).max() > 1
 
 
 def test_scaler_uses_its_data_only_and_inverts():
