@@ -7,7 +7,7 @@
 
 with a Hann window ``w`` of ``N`` samples, a hop of ``H`` samples, and triangular filters ``M``
 whose centres are equally spaced on the mel scale ``mel(f) = 2595 log10(1 + f / 700)`` (the HTK
-formula; O'Shaughnessy's). torchaudio computes the same, but its wheels pin their own torch
+formula). torchaudio computes the same, but its wheels pin their own torch
 version, so the book builds the features from ``torch.stft`` and a filterbank made here.
 """
 
