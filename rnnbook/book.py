@@ -10,6 +10,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
+import numpy as np
+import torch
+
 from .config import budget, building, interactive
 
 
@@ -60,13 +63,24 @@ def show(obj: Any) -> Any:
     return None
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar, or a 0-d NumPy array or tensor, as a Python number; else ``value``."""
+    if isinstance(value, np.generic) or (isinstance(value, (np.ndarray, torch.Tensor))
+                                         and value.ndim == 0):
+        return value.item()
+    return value
+
+
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Make ``value`` available to the prose as ``{glue:text}`name```.
 
     Uses myst-nb's glue when it is installed (the book build); elsewhere (Colab) the value is
     printed, so a reader still sees every number the text quotes. Returns ``None``, so a glue
-    on the last line of a cell adds no stray output to the page.
+    on the last line of a cell adds no stray output to the page. A NumPy or PyTorch scalar is
+    glued as the Python number it holds: myst-nb formats the value's text, and NumPy 2 writes
+    ``np.float64(0.5)``, which a format such as ``:.1f`` cannot read.
     """
+    value = _plain(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -1,6 +1,7 @@
 import builtins
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -175,3 +176,18 @@ def test_known_word_share():
     assert lm.known_word_share("To bee, or nott tu be!", known, max_len=2) == (0.75, 4)
     with pytest.raises(ValueError, match="no word"):
         lm.known_word_share("a, b; !", known, min_len=2)
+
+
+def test_glue_hands_myst_nb_python_numbers(monkeypatch):
+    """NumPy 2 writes np.float64(0.5) as its repr, which myst-nb's ``:.1f`` cannot format."""
+    import myst_nb
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: seen.update({name: value}))
+    glue("a", np.float64(13.8))
+    glue("b", np.int64(3))
+    glue("c", torch.tensor(2.5))
+    glue("d", "text")
+    assert seen == {"a": 13.8, "b": 3, "c": 2.5, "d": "text"}
+    assert [type(seen[k]) for k in "abcd"] == [float, int, float, str]
+    assert f"{seen['a']:.1f}" == "13.8"
