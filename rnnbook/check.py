@@ -5,7 +5,8 @@ same input and initial state, backpropagates one loss that touches the output an
 state, and reports the largest differences of the values and of the gradients (input and every
 parameter). The unit tests build on the same pieces (:func:`twins`, :func:`run_both`,
 :func:`assert_same`, :func:`check_parity`). :func:`pass_seconds` times a forward and backward
-pass, best of several, so that a busy machine slows it down less than a single timing.
+pass, best of several (:func:`best_seconds`), so that a busy machine slows it down less than a
+single timing.
 """
 
 from __future__ import annotations
@@ -169,28 +170,41 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def pass_seconds(layer: nn.Module, x: Tensor, reps: int = 3) -> float:
-    """Best time, in seconds, of ``reps`` forward and backward passes of ``layer`` over ``x``.
+def best_seconds(fn: Callable[[], object], reps: int = 3,
+                 device: Optional[torch.device] = None) -> float:
+    """The best wall-clock time, in seconds, of ``reps`` calls of ``fn``, after one untimed call.
 
-    One untimed pass warms up first (allocations, kernel choice); on a GPU the device is
-    synchronised before and after each timed pass. The best of several runs of the same work
-    is what a busy machine disturbs least: load can only make a pass slower.
+    The untimed call warms up (allocations, kernel choice); on a GPU the device is synchronised
+    before and after each timed call. The best of several runs of the same work is what a busy
+    machine disturbs least: load can only make a run slower.
     """
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
+    device = device or torch.device("cpu")
     best = math.inf
-    for i in range(reps + 1):  # the first pass warms up
-        layer.zero_grad(set_to_none=True)
-        _sync(x.device)
+    for i in range(reps + 1):  # the first call warms up
+        _sync(device)
         t0 = time.perf_counter()
-        out, _ = layer(x)
-        out.sum().backward()
-        _sync(x.device)
+        fn()
+        _sync(device)
         if i:
             best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def pass_seconds(layer: nn.Module, x: Tensor, reps: int = 3) -> float:
+    """Best time, in seconds, of ``reps`` forward and backward passes of ``layer`` over ``x``,
+    after one untimed pass (:func:`best_seconds`); leaves no gradients behind."""
+
+    def forward_backward() -> None:
+        layer.zero_grad(set_to_none=True)
+        out, _ = layer(x)
+        out.sum().backward()
+
+    best = best_seconds(forward_backward, reps, x.device)
     layer.zero_grad(set_to_none=True)
     return best
 
 
 __all__ = ["TOL", "Run", "Parity", "twins", "weighted_loss", "run_once", "run_both",
-           "assert_same", "parity", "check_parity", "pass_seconds"]
+           "assert_same", "parity", "check_parity", "best_seconds", "pass_seconds"]

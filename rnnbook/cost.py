@@ -8,37 +8,14 @@ They are of this machine, at this moment; only ratios with wide margins mean muc
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 
+from .check import best_seconds
 from .tasks.lm import LanguageModelLoss
 from .train import History, eval_mode, model_device, train
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def best_seconds(fn: Callable[[], Any], reps: int = 3, device: torch.device | None = None
-                 ) -> float:
-    """The best wall-clock time of ``reps`` calls of ``fn`` (one untimed call first)."""
-    if reps < 1:
-        raise ValueError(f"reps must be at least 1, got {reps}")
-    device = device or torch.device("cpu")
-    best = math.inf
-    for i in range(reps + 1):
-        _sync(device)
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        if i:
-            best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _ids(model: nn.Module, batch: int, length: int, seed: int = 0) -> Tensor:
