@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..layers.scan import MinRNN
-from .transformer import Block, init_gpt_
+from .transformer import BlockLM
 
 
-class MinRNNLM(nn.Module):
+class MinRNNLM(BlockLM):
     """``forward(ids (B, T), state=None) -> (logits (B, T, V), state)``; ``kind`` is ``"gru"``
     or ``"lstm"``, ``mode`` ``"parallel"`` or ``"sequential"`` (:class:`MinRNN`)."""
 
@@ -31,15 +31,9 @@ class MinRNNLM(nn.Module):
                  kind: str = "gru", mode: str = "parallel", dropout: float = 0.0,
                  tie_weights: bool = True):
         super().__init__()
-        self.vocab_size = vocab_size
-        self.tok = nn.Embedding(vocab_size, width)
-        self.blocks = nn.ModuleList(Block(MinRNN(width, width, kind, mode), width, dropout)
-                                    for _ in range(num_layers))
-        self.ln = nn.LayerNorm(width)
-        self.out = nn.Linear(width, vocab_size, bias=False)
-        init_gpt_(self, num_layers)
-        if tie_weights:
-            self.out.weight = self.tok.weight
+        self.embed(vocab_size, width)
+        self.stack([MinRNN(width, width, kind, mode) for _ in range(num_layers)], width,
+                   dropout, tie_weights)
 
     def set_mode(self, mode: str) -> None:
         """Switch every layer to ``"parallel"`` or ``"sequential"`` (the same function)."""
@@ -50,11 +44,7 @@ class MinRNNLM(nn.Module):
         if ids.dim() != 2 or ids.size(1) == 0:
             raise ValueError(f"MinRNNLM takes ids of shape (batch, time) with time >= 1, got "
                              f"{tuple(ids.shape)}")
-        x, states = self.tok(ids), []
-        for i, block in enumerate(self.blocks):
-            x, h = block(x, None if state is None else state[i])
-            states.append(h)
-        return self.out(self.ln(x)), tuple(states)
+        return self.through_blocks(self.tok(ids), state)
 
 
 __all__ = ["MinRNNLM"]

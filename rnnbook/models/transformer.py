@@ -71,7 +71,43 @@ def init_gpt_(model: nn.Module, num_layers: int) -> None:
         nn.init.normal_(p, 0.0, std)
 
 
-class TransformerLM(nn.Module):
+class BlockLM(nn.Module):
+    """The skeleton that :class:`TransformerLM` and :class:`~rnnbook.models.minrnn.MinRNNLM`
+    share: token embedding ``tok``, a stack of :class:`Block` around the given mixers, a final
+    LayerNorm ``ln`` and an output layer ``out`` (tied to ``tok`` or not), GPT-2 initialised.
+
+    A subclass calls :meth:`embed`, adds what it needs between (positions), then :meth:`stack`,
+    so that the parameters keep that order (and a seed gives the same weights).
+    """
+
+    def embed(self, vocab_size: int, width: int) -> None:
+        """The token embedding ``tok`` ``(V, D)``."""
+        self.vocab_size = vocab_size
+        self.tok = nn.Embedding(vocab_size, width)
+
+    def stack(self, mixers: list[nn.Module], width: int, dropout: float,
+              tie_weights: bool) -> None:
+        """One :class:`Block` per mixer, ``ln`` and ``out``; then :func:`init_gpt_` over every
+        parameter, and ``out.weight = tok.weight`` when tied."""
+        self.blocks = nn.ModuleList(Block(mixer, width, dropout) for mixer in mixers)
+        self.ln = nn.LayerNorm(width)
+        self.out = nn.Linear(width, self.vocab_size, bias=False)
+        init_gpt_(self, len(mixers))
+        if tie_weights:
+            self.out.weight = self.tok.weight
+
+    def through_blocks(self, x: Tensor, states: Optional[tuple] = None
+                       ) -> tuple[Tensor, tuple]:
+        """``x`` ``(B, T, D)`` through every block, each with its state (``None``: none), then
+        ``ln`` and ``out``: ``(logits (B, T, V), the blocks' new states)``."""
+        new = []
+        for i, block in enumerate(self.blocks):
+            x, state = block(x, None if states is None else states[i])
+            new.append(state)
+        return self.out(self.ln(x)), tuple(new)
+
+
+class TransformerLM(BlockLM):
     """Decoder-only Transformer LM (see the module's docstring for the equations and state).
 
     ``forward(ids (B, T), state=None) -> (logits (B, T, V), state)``. Training calls it without
@@ -85,29 +121,19 @@ class TransformerLM(nn.Module):
         super().__init__()
         if block_size < 2:
             raise ValueError(f"block_size must be at least 2, got {block_size}")
-        self.vocab_size, self.block_size = vocab_size, block_size
-        self.tok = nn.Embedding(vocab_size, width)
+        self.block_size = block_size
+        self.embed(vocab_size, width)
         self.pos = nn.Embedding(block_size, width)
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(CausalSelfAttention(width, num_heads), width, dropout)
-                                    for _ in range(num_layers))
-        self.ln = nn.LayerNorm(width)
-        self.out = nn.Linear(width, vocab_size, bias=False)
-        init_gpt_(self, num_layers)
-        if tie_weights:
-            self.out.weight = self.tok.weight
+        self.stack([CausalSelfAttention(width, num_heads) for _ in range(num_layers)], width,
+                   dropout, tie_weights)
 
     def run(self, ids: Tensor, start: int = 0, caches: Optional[tuple] = None
             ) -> tuple[Tensor, tuple]:
         """Logits of ``ids`` at positions ``start .. start + T - 1``, given the caches of the
         ``start`` positions before them; returns the caches grown by ``T``."""
         pos = torch.arange(start, start + ids.size(1), device=ids.device)
-        x = self.drop(self.tok(ids) + self.pos(pos))
-        grown = []
-        for i, block in enumerate(self.blocks):
-            x, cache = block(x, None if caches is None else caches[i])
-            grown.append(cache)
-        return self.out(self.ln(x)), tuple(grown)
+        return self.through_blocks(self.drop(self.tok(ids) + self.pos(pos)), caches)
 
     def forward(self, ids: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         if ids.dim() != 2 or ids.size(1) == 0:
@@ -136,4 +162,4 @@ class TransformerLM(nn.Module):
         return torch.cat(out, dim=1)
 
 
-__all__ = ["MLP", "Block", "init_gpt_", "TransformerLM"]
+__all__ = ["MLP", "Block", "init_gpt_", "BlockLM", "TransformerLM"]
