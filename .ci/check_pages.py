@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 CDN = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"")
+PINNED = re.compile(r"git\+https://github\.com/rnnbook/rnnbook@[0-9a-f]{40}")
+UNPINNED = re.compile(r"git\+https://github\.com/rnnbook/rnnbook(?!@[0-9a-f]{40})")
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\"]+\.ipynb")
 ROOT = Path(__file__).resolve().parents[1]
 EDITION_SCRIPT = ROOT / "scripts" / "colab_edition.py"
@@ -56,7 +58,13 @@ def colab_problems(build: Path, page: Path, text: str) -> list[str]:
     roles_left = _roles_left()
     left = [m for c in cells if c["cell_type"] == "markdown"
             for m in roles_left("".join(c["source"]))]
-    return problems + ([f"{edition}: roles left in the prose: {left[:5]}"] if left else [])
+    problems += [f"{edition}: roles left in the prose: {left[:5]}"] if left else []
+    first = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    if not PINNED.search(first):
+        problems.append(f"{edition}: the install line does not name the build's commit")
+    if UNPINNED.search(text):
+        problems.append(f"{page}: the install line shown does not name the build's commit")
+    return problems
 
 
 def main(build: str) -> int:

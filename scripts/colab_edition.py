@@ -10,13 +10,20 @@ the source notebook (code unchanged, outputs empty) with every role replaced by 
 first cell that says which build the numbers come from, and the chapter's references at the end.
 It then points each page's "open in Colab" button at that edition, which is published with the
 HTML (see the "About this build" page). Running the edition recomputes every number.
+
+The install line of the edition, and of each built page, names the commit the book was built
+from (``git+https://github.com/rnnbook/rnnbook@<sha>``), so that a page opened months later
+installs the code that computed its numbers, not whatever ``main`` holds then. The commit is
+``git rev-parse HEAD`` of this clone, or ``$RNNBOOK_COMMIT`` where the build has no git.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +40,11 @@ CODE = re.compile(r"(?P<code>^```(?!\{).*?^```[ \t]*$|``[^\n]+?``|`[^`\n]+`)", r
 TOKEN = re.compile(f"{CODE.pattern}|{ROLE.pattern}", re.M | re.S)
 FENCE = re.compile(r"^```\{(?P<kind>\w+)\}[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 EDITION = "colab"
+# The install source of the chapters' first cell (the moving default branch) ...
+INSTALL_URL = "git+https://github.com/rnnbook/rnnbook"
+# ... where it ends a string, in Python source or in a page's highlighted HTML.
+UNPINNED = re.compile(re.escape(INSTALL_URL) + r"(?=\"|&quot;|&#34;)")
+SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class EditionError(ValueError):
@@ -165,25 +177,60 @@ def _glued(build: Path, pages: list[str]) -> dict[str, str]:
 
 
 def edition(nb: dict, page: str, values: Mapping[str, str], bib: Mapping[str, Entry],
-            titles: Mapping[str, str], stamp: str) -> dict:
-    """The Colab edition of one chapter notebook (a new dict; ``nb`` is not changed)."""
+            titles: Mapping[str, str], stamp: str, commit: str) -> dict:
+    """The Colab edition of one chapter notebook (a new dict; ``nb`` is not changed): roles
+    rendered, the install line pinned to ``commit``, a first cell naming the build."""
     cited: list[str] = []
     cells = []
+    pinned = 0
     for cell in nb["cells"]:
         cell = dict(cell)
         if cell["cell_type"] == "markdown":
             text = render_markdown("".join(cell["source"]), page, values, bib, titles, cited)
             cell["source"] = text.splitlines(keepends=True)
+        elif cell["cell_type"] == "code" and not pinned:
+            text, pinned = pin_install("".join(cell["source"]), commit)
+            cell["source"] = text.splitlines(keepends=True)
+            if not pinned:
+                raise EditionError(f"{page}: the first code cell does not install from "
+                                   f"{INSTALL_URL}, so the edition cannot pin it to the build")
         cells.append(cell)
     note = ("*The Colab edition of this chapter. The numbers in the text are those of the book "
-            f"build of {stamp}; running the notebook computes them again (at the `gpu` budget "
-            "when a GPU is present, see the setup chapter), so they may differ a little.*")
+            f"build of {stamp} from commit `{commit[:12]}`, which the first cell installs; "
+            "running the notebook computes them again (at the `gpu` budget when a GPU is "
+            "present, see the setup chapter), so they may differ a little.*")
     cells.insert(0, {"cell_type": "markdown", "metadata": {}, "source": [note]})
     if cited:
         lines = ["## References\n", "\n"]
         lines += [f"- {reference(bib[k])}\n" for k in dict.fromkeys(cited)]
         cells.append({"cell_type": "markdown", "metadata": {}, "source": lines})
     return dict(nb, cells=cells)
+
+
+def build_commit(root: Path = ROOT) -> str:
+    """The full sha of the commit the book is built from: ``$RNNBOOK_COMMIT``, else the clone's
+    ``HEAD``. A clear error where neither is known (the edition would install moving code)."""
+    sha = os.environ.get("RNNBOOK_COMMIT", "").strip().lower()
+    if not sha:
+        try:
+            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise EditionError(
+                f"cannot tell which commit the book was built from ({e}): build from a git "
+                "clone, or set RNNBOOK_COMMIT to the commit's full sha") from e
+    if not SHA.fullmatch(sha):
+        raise EditionError(f"{sha!r} is not a full 40-character commit sha: set RNNBOOK_COMMIT "
+                           "to one, or build from a git clone")
+    return sha
+
+
+def pin_install(text: str, commit: str) -> tuple[str, int]:
+    """``text`` with every install source ``git+https://github.com/rnnbook/rnnbook`` pinned to
+    ``@commit``; returns the new text and how many were pinned."""
+    if not SHA.fullmatch(commit):
+        raise EditionError(f"{commit!r} is not a full 40-character commit sha")
+    return UNPINNED.subn(f"{INSTALL_URL}@{commit}", text)
 
 
 def point_colab_button(page_html: Path, page: str) -> bool:
@@ -209,17 +256,22 @@ def main(build: str = "_build") -> int:
     values = _glued(build_dir, list(notebooks))
     bib = parse_file(str(ROOT / "book" / "references.bib")).entries
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    commit = build_commit()
     out = build_dir / "html" / EDITION / "book"
     out.mkdir(parents=True, exist_ok=True)
     for page, nb in notebooks.items():
         html = build_dir / "html" / "book" / f"{page}.html"
         if not html.exists():
             continue                    # not in the table of contents
-        text = json.dumps(edition(nb, page, values, bib, titles, stamp), indent=1,
+        text = json.dumps(edition(nb, page, values, bib, titles, stamp, commit), indent=1,
                           ensure_ascii=False)
         (out / f"{page}.ipynb").write_text(text + "\n", encoding="utf-8")
         linked = point_colab_button(html, page)
         print(f"{out / page}.ipynb" + ("" if linked else "  (no Colab button found)"))
+    for html in (build_dir / "html").rglob("*.html"):   # install lines shown on any page
+        text, pinned = pin_install(html.read_text(encoding="utf-8"), commit)
+        if pinned:
+            html.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -15,6 +15,7 @@ _spec.loader.exec_module(ce)
 
 BIB = parse_file(str(ROOT / "book" / "references.bib")).entries
 TITLES = {"bptt": "Backpropagation through time"}
+SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def render(text, values=None, page="lstm"):
@@ -84,11 +85,13 @@ def test_every_chapter_renders_without_a_role_left(path):
     """Every role and directive the chapters use is one the edition knows how to render."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     titles = {p.stem: p.stem for p in (ROOT / "book").glob("*.ipynb")}
-    out = ce.edition(nb, path.stem, _AnyValue(), BIB, titles, "2026-01-01")
-    code_in = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
-    code_out = [c["source"] for c in out["cells"] if c["cell_type"] == "code"]
-    assert code_out == code_in                                   # code is untouched
+    out = ce.edition(nb, path.stem, _AnyValue(), BIB, titles, "2026-01-01", SHA)
+    code_in = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    code_out = ["".join(c["source"]) for c in out["cells"] if c["cell_type"] == "code"]
+    assert code_out[1:] == code_in[1:]                           # code is untouched ...
+    assert code_out[0] == code_in[0].replace(ce.INSTALL_URL, f"{ce.INSTALL_URL}@{SHA}")
     assert "2026-01-01" in "".join(out["cells"][0]["source"])
+    assert SHA[:12] in "".join(out["cells"][0]["source"])
     for cell in out["cells"]:
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])
@@ -105,3 +108,39 @@ def test_colab_button_points_at_the_edition(tmp_path):
     assert ("https://colab.research.google.com/github/rnnbook/rnnbook/blob/gh-pages/colab/book/"
             "gru.ipynb") in page.read_text(encoding="utf-8")
     assert not ce.point_colab_button(page, "lstm")
+
+
+def test_edition_installs_the_commit_it_was_built_from():
+    """A page built today must not install whatever main holds when it is opened."""
+    nb = json.loads((ROOT / "book" / "lstm.ipynb").read_text(encoding="utf-8"))
+    out = ce.edition(nb, "lstm", _AnyValue(), BIB, {"lstm": "LSTM"}, "2026-01-01", SHA)
+    first = "".join(next(c for c in out["cells"] if c["cell_type"] == "code")["source"])
+    assert f'"rnnbook[book] @ git+https://github.com/rnnbook/rnnbook@{SHA}"' in first
+    assert "rnnbook/rnnbook\"" not in first                      # nothing left unpinned
+
+
+def test_edition_refuses_a_first_cell_it_cannot_pin():
+    nb = {"cells": [{"cell_type": "code", "source": ["import rnnbook\n"], "metadata": {},
+                     "outputs": [], "execution_count": None}], "metadata": {}}
+    with pytest.raises(ce.EditionError, match="cannot pin"):
+        ce.edition(nb, "x", {}, BIB, {"x": "X"}, "2026-01-01", SHA)
+
+
+def test_pin_install_in_the_page_html():
+    html = ('<span class="s2">&quot;rnnbook[book] @ git+https://github.com/rnnbook/rnnbook'
+            '&quot;</span> <a href="https://github.com/rnnbook/rnnbook">repo</a>')
+    pinned, n = ce.pin_install(html, SHA)
+    assert n == 1
+    assert f"rnnbook/rnnbook@{SHA}&quot;" in pinned
+    assert 'href="https://github.com/rnnbook/rnnbook"' in pinned  # other links left alone
+    assert ce.pin_install(pinned, SHA) == (pinned, 0)             # pinning twice changes nothing
+
+
+def test_build_commit_is_a_full_sha(monkeypatch):
+    monkeypatch.setenv("RNNBOOK_COMMIT", SHA.upper())
+    assert ce.build_commit() == SHA
+    monkeypatch.setenv("RNNBOOK_COMMIT", "main")
+    with pytest.raises(ce.EditionError, match="full 40-character"):
+        ce.build_commit()
+    monkeypatch.delenv("RNNBOOK_COMMIT")
+    assert ce.SHA.fullmatch(ce.build_commit())                  # this clone's HEAD
