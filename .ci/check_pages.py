@@ -75,6 +75,8 @@ def main(build: str) -> int:
         problems += [f"{page}: loads {m.group(0)}" for m in CDN.finditer(text)]
         problems += colab_problems(Path(build), page, text)
         problems += figure_problems(page, text)
+        if "cell_input" in text and "_static/code-width.css" not in text:
+            problems.append(f"{page}: has code cells but not the code-width style")
         if ("math notranslate" in text or "MathJax" in text) and "_static/mathjax/" not in text:
             problems.append(f"{page}: has math but no local MathJax")
     print(f"{len(pages)} pages checked")
