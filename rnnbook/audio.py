@@ -1,19 +1,26 @@
 """Speech features in plain PyTorch: the log-mel spectrogram, and the augmentations of training.
 
-    X[t, k]  = sum_n x[tH + n] w[n] e^{-2 pi i k n / N}   (T, N/2+1)  short-time Fourier transform
-    P[t, k]  = |X[t, k]|^2                                            power spectrum
-    S[t, m]  = sum_k P[t, k] M[m, k]                      (T, n_mels) mel filterbank
-    F[t, m]  = log(S[t, m] + eps)                                     log-mel features
+    X[t, k]  = sum_{n=0}^{N-1} x~[tH + n] w~[n] e^{-2 pi i k n / N}   (T, N/2+1)  STFT
+    P[t, k]  = |X[t, k]|^2                                              power spectrum
+    S[t, m]  = sum_k P[t, k] M[m, k]                        (T, n_mels) mel filterbank
+    F[t, m]  = log(S[t, m] + eps)                                       log-mel features
 
-with a Hann window ``w`` of ``N`` samples, a hop of ``H`` samples, and triangular filters ``M``
-whose centres are equally spaced on the mel scale ``mel(f) = 2595 log10(1 + f / 700)`` (the HTK
-formula). torchaudio computes the same, but its wheels pin their own torch
-version, so the book builds the features from ``torch.stft`` and a filterbank made here.
+the convention of ``torch.stft(center=True)``: a periodic Hann window
+``w[n] = 0.5 - 0.5 cos(2 pi n / W)`` of ``W`` samples (25 ms: 200 at 8 kHz) is zero-padded
+to ``N``, the FFT size (the next power of two: 256), with ``floor((N - W) / 2)`` zeros
+before it and the rest after (``w~``); the waveform is zero-padded with ``N / 2`` samples
+at each end (``x~[m] = x[m - N/2]``), and frames come every ``H`` samples (10 ms: 80).
+Frame ``t`` thus reads the ``W`` samples ``x[tH - W/2] .. x[tH + W/2 - 1]``, centred on
+sample ``tH``. Triangular filters ``M`` have centres equally spaced on the mel scale
+``mel(f) = 2595 log10(1 + f / 700)`` (the HTK formula). torchaudio computes the same, but
+its wheels pin their own torch version, so the book builds the features from ``torch.stft``
+and a filterbank made here.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Optional, Union
 
 import numpy as np
@@ -64,7 +71,20 @@ def mel_filterbank(n_mels: int, n_fft: int, rate: int, f_min: float = 0.0,
     f = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * rate / n_fft  # (K,)
     lo, mid, hi = c[:-2, None], c[1:-1, None], c[2:, None]  # (n_mels, 1) each
     rise, fall = (f - lo) / (mid - lo), (hi - f) / (hi - mid)
-    return torch.clamp(torch.minimum(rise, fall), min=0.0).float()
+    fb = torch.clamp(torch.minimum(rise, fall), min=0.0)
+    empty = torch.nonzero(fb.amax(1) == 0).flatten().tolist()
+    if empty:
+        raise ValueError(
+            f"{len(empty)} of the n_mels={n_mels} mel filters contain no frequency bin "
+            f"(filters {empty[:5]}{'...' if len(empty) > 5 else ''}): an FFT of n_fft={n_fft} "
+            f"points at rate={rate} Hz has bins {rate / n_fft:g} Hz apart, wider than the "
+            f"narrowest filters between f_min={f_min} and f_max={f_max} Hz; their features "
+            "would be constant. Use fewer mel bands (n_mels), a longer window (log_mel's "
+            "win_ms, hence a larger n_fft) or a wider frequency range")
+    return fb.float()
+
+
+_cached_filterbank = lru_cache(maxsize=16)(mel_filterbank)  # log_mel's: one per setting
 
 
 def _check_wave(wave: Wave) -> Tensor:
@@ -80,21 +100,27 @@ def log_mel(wave: Wave, rate: int, n_mels: int = 40, win_ms: float = 25.0,
             eps: float = 1e-6) -> Tensor:
     """Log-mel spectrogram ``(T, n_mels)`` of a mono waveform (see the module's equations).
 
-    Windows of ``win_ms`` (Hann, FFT size the next power of two), one every ``hop_ms``; the
-    waveform is zero-padded by half a window at each end (``torch.stft(center=True)``), so
-    frame ``t`` is centred on time ``t * hop_ms / 1000`` s and there are ``1 + len // hop``
-    frames.
+    A Hann window of ``W = round(rate * win_ms / 1000)`` samples, zero-padded to an FFT of
+    ``N`` points, the next power of two (``W = 200``, ``N = 256`` at 8 kHz), one frame every
+    ``H = round(rate * hop_ms / 1000)`` samples. The waveform is zero-padded with ``N / 2``
+    samples at each end (``torch.stft(center=True)``), so frame ``t`` is centred on time
+    ``t * hop_ms / 1000`` s and there are ``1 + len // H`` frames. A setting whose FFT bins
+    are too coarse for ``n_mels`` filters (some filter would hold no bin) is a ValueError.
     """
     x = _check_wave(wave)
     win, hop = round(rate * win_ms / 1000), round(rate * hop_ms / 1000)
     if x.numel() < 2:
         raise ValueError("the waveform is empty: give at least two samples")
+    if win < 2 or hop < 1:
+        raise ValueError(f"at rate={rate} Hz, win_ms={win_ms} gives a window of {win} samples "
+                         f"and hop_ms={hop_ms} a hop of {hop}: need a window of at least 2 "
+                         "samples and a hop of at least 1; give longer win_ms / hop_ms")
     n_fft = 1 << (win - 1).bit_length()
     spec = torch.stft(x, n_fft, hop_length=hop, win_length=win,
                       window=torch.hann_window(win), center=True, pad_mode="constant",
                       return_complex=True)  # (K, T)
     power = spec.abs().pow(2)
-    mel = mel_filterbank(n_mels, n_fft, rate, f_min, f_max) @ power  # (n_mels, T)
+    mel = _cached_filterbank(n_mels, n_fft, rate, f_min, f_max) @ power  # (n_mels, T)
     return torch.log(mel + eps).T.contiguous()
 
 

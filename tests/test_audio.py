@@ -138,3 +138,31 @@ def test_change_speed_resamples_by_interpolation():
     assert np.argmax(spectrum) * RATE / len(y) == pytest.approx(750.0, abs=3)
     with pytest.raises(ValueError, match="positive"):
         change_speed(x, 0.0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(n_mels=128), dict(n_mels=40, rate=1000),
+                                    dict(n_mels=40, win_ms=5.0)])
+def test_settings_that_leave_a_mel_filter_without_a_bin_are_refused(kwargs):
+    """Too many bands for the FFT's bins (or too low a rate, too short a window) would leave
+    some filters empty, and their features constant: refused, naming the setting."""
+    rate = kwargs.pop("rate", RATE)
+    with pytest.raises(ValueError, match="n_mels=40|n_mels=128") as err:
+        log_mel(tone(300.0, rate=rate), rate, **kwargs)
+    assert "contain no frequency bin" in str(err.value) and "win_ms" in str(err.value)
+    with pytest.raises(ValueError, match="no frequency bin"):
+        mel_filterbank(128, 256, RATE)
+    assert (mel_filterbank(40, 256, RATE).amax(1) > 0).all()  # the book's setting is fine
+
+
+def test_a_window_or_hop_under_one_sample_is_refused():
+    with pytest.raises(ValueError, match="win_ms=0.1"):
+        log_mel(tone(300.0), RATE, win_ms=0.1)
+    with pytest.raises(ValueError, match="hop_ms=0.01"):
+        log_mel(tone(300.0), RATE, hop_ms=0.01)
+
+
+def test_log_mel_caches_the_filterbank_without_sharing_a_mutable_result():
+    a = log_mel(tone(300.0), RATE, n_mels=20)
+    fb = mel_filterbank(20, 256, RATE)
+    fb.zero_()  # the caller's copy: log_mel's cached bank is another tensor
+    torch.testing.assert_close(log_mel(tone(300.0), RATE, n_mels=20), a)

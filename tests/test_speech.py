@@ -1,11 +1,15 @@
 import itertools
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
+import rnnbook
+from rnnbook.audio import spec_augment
 from rnnbook.models.speech import CTCRecogniser, FrameClassifier, stack_frames
+from rnnbook.tasks.classify import ClassificationLoss
 from rnnbook.tasks.speech import (
     CTCLoss,
     FrameBatches,
@@ -19,6 +23,7 @@ from rnnbook.tasks.speech import (
     speaker_split,
     train_and_score,
 )
+from rnnbook.train import train
 
 
 def test_stack_frames_puts_neighbours_side_by_side():
@@ -203,3 +208,64 @@ def test_recognise_maps_classes_to_digits():
 
     feats = [torch.zeros(5, 3), torch.zeros(3, 3)]
     assert recognise(Says(), feats) == [[4, 4], [4]]
+
+
+def test_digit_error_rate_of_references_without_digits_is_refused():
+    with pytest.raises(ValueError, match="hold no digit"):
+        digit_error_rate([[]], [[1, 2]])
+    with pytest.raises(ValueError, match="hold no digit"):
+        digit_error_rate([[], []], [[], []])
+    assert digit_error_rate([[], [1]], [[3], [1]]) == 1.0  # an insertion per reference digit
+
+
+def _frame_data(n=13):
+    g = torch.Generator().manual_seed(3)
+    feats = [[torch.randn(int(k), 3, generator=g) for k in torch.randint(4, 9, (3,),
+                                                                          generator=g)]
+             for _ in range(n)]  # three versions of every recording, of different lengths
+    return feats, [i % 4 for i in range(n)]
+
+
+def _frame_batches(seed):
+    feats, labels = _frame_data()
+    masks = partial(spec_augment, freq_width=1, time_width=2)
+    return FrameBatches(feats, labels, 3, seed=seed, augment=masks)  # 5 batches per pass
+
+
+@pytest.mark.parametrize("consumed", [0, 2, 5, 7])  # 5 is a pass boundary
+def test_frame_batches_state_replays_the_pass_in_progress(consumed):
+    """The order, the version drawn and the masks of a resumed pass are those of the
+    straight run (PaddedBatches' contract: the caller skips ``position`` batches)."""
+    a = _frame_batches(seed=4)
+    straight = [b for _ in range(3) for b in a]
+    a = _frame_batches(seed=4)
+    it = (b for _ in range(3) for b in a)
+    for _ in range(consumed):
+        next(it)
+    state = a.state_dict()
+    assert state["position"] == consumed % 5
+    b = _frame_batches(seed=99)
+    b.load_state_dict(state)
+    resumed = list(b)[state["position"]:] + list(b)
+    assert len(resumed) >= 5
+    for got, want in zip(resumed, straight[consumed:]):
+        for u, v in zip(got, want):
+            assert torch.equal(u, v)
+
+
+def _train_frames(steps, seed=0, **kw):
+    rnnbook.seed_everything(seed)
+    model = FrameClassifier(3, 4, hidden_size=6, stride=2, dropout=0.3)
+    train(model, _frame_batches(seed=1), ClassificationLoss(), steps=steps, lr=0.01,
+          eval_every=3, progress=False, log=None, **kw)
+    return model
+
+
+@pytest.mark.parametrize("split", [5, 7])  # 5: at a pass boundary, 7: inside a pass
+def test_training_on_frame_batches_resumes_bit_exactly(tmp_path, split):
+    straight = _train_frames(12)
+    ckpt = tmp_path / "ck.pt"
+    _train_frames(split, checkpoint=ckpt)
+    resumed = _train_frames(12, seed=123, checkpoint=ckpt, resume=True)
+    for (name, a), b in zip(straight.named_parameters(), resumed.parameters()):
+        assert torch.equal(a, b), name

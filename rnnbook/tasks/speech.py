@@ -14,7 +14,7 @@ takes the best label at every frame and applies ``B``.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..audio import log_mel, normalise
+from ..batching import PaddedBatches
 from ..layers import Lengths
 from ..text import pad
 from ..train import eval_mode, model_device, train
@@ -49,16 +50,23 @@ def speaker_split(speakers: Sequence[str], held_out: str) -> tuple[np.ndarray, n
     return np.flatnonzero(~test), np.flatnonzero(test)
 
 
-class FrameBatches:
+class FrameBatches(PaddedBatches):
     """Padded mini-batches of float frames: ``(x (B, T, F), lengths (B,), y (B,))`` for integer
     labels, ``(x, lengths, y (B, S) padded with 0, y_lengths (B,))`` for label sequences.
 
     Shuffled (a new order each pass, from ``seed``) batches are drawn from recordings of
-    similar length, so little padding is computed; ``augment(x, lengths, generator=g)``,
-    when given, transforms each training batch (:func:`~rnnbook.audio.spec_augment` with its
-    widths bound, say). A recording may come in several versions (a list of tensors:
-    speed-perturbed copies, say): each pass then reads one of them, drawn at random, so a
-    pass costs the same as without them. Re-iterable, as :func:`rnnbook.train` wants.
+    similar length, so little padding is computed (the order of
+    :class:`~rnnbook.batching.PaddedBatches` with ``sort_by_length``; unshuffled: in order).
+    ``augment(x, lengths, generator=g)``, when given, transforms each training batch
+    (:func:`~rnnbook.audio.spec_augment` with its widths bound, say). A recording may come in
+    several versions (a list of tensors: speed-perturbed copies, say): each pass then reads
+    one of them, drawn at random, so a pass costs the same as without them; unshuffled
+    batches read the first version. Re-iterable, as :func:`rnnbook.train` wants.
+
+    The shuffle, the versions drawn and the masks all come from one generator, so
+    :meth:`state_dict` / :meth:`load_state_dict` (those of
+    :class:`~rnnbook.batching.PaddedBatches`: the generator's state at the start of the pass in
+    progress and ``position``) let a resumed :func:`rnnbook.train` repeat the straight run.
     """
 
     def __init__(self, features: Sequence[Tensor | Sequence[Tensor]], labels: Sequence[Any],
@@ -68,39 +76,28 @@ class FrameBatches:
             raise ValueError("no recordings to batch: the data set is empty")
         if len(features) != len(labels):
             raise ValueError(f"{len(features)} recordings but {len(labels)} labels")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.versions = [[f] if isinstance(f, Tensor) else list(f) for f in features]
-        self.labels, self.batch_size = list(labels), batch_size
-        self.shuffle, self.augment = shuffle, augment
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return -(-len(self.versions) // self.batch_size)
-
-    def _order(self) -> list[list[int]]:
-        n, size = len(self.versions), self.batch_size
-        if not self.shuffle:
-            return [list(range(s, min(s + size, n))) for s in range(0, n, size)]
-        order = torch.randperm(n, generator=self.generator).tolist()
-        pool = size * 20  # sort pools of 20 batches by length, then shuffle the batches
-        order = [i for s in range(0, n, pool)
-                 for i in sorted(order[s:s + pool], key=lambda j: len(self.versions[j][0]))]
-        batches = [order[s:s + size] for s in range(0, n, size)]
-        return [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
+        versions = [[f] if isinstance(f, Tensor) else list(f) for f in features]
+        if any(len(v) == 0 for v in versions):
+            raise ValueError("a recording has an empty list of versions: give it at least one "
+                             "(T, F) tensor")
+        # PaddedBatches sorts by len(example[0]): the frames of the first version
+        super().__init__(list(zip((v[0] for v in versions), labels)), batch_size,
+                         shuffle=shuffle, seed=seed, sort_by_length=shuffle)
+        self.versions, self.labels = versions, list(labels)
+        self.augment = augment
 
     def _pick(self, versions: list[Tensor]) -> Tensor:
         if len(versions) == 1 or not self.shuffle:
             return versions[0]
-        return versions[int(torch.randint(len(versions), (1,), generator=self.generator))]
+        return versions[int(torch.randint(len(versions), (1,), generator=self._generator))]
 
-    def __iter__(self):
-        for idx in self._order():
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        for idx in self._batches():
             feats = [self._pick(self.versions[i]) for i in idx]
             x = nn.utils.rnn.pad_sequence(feats, batch_first=True)
             lengths = torch.tensor([len(f) for f in feats])
             if self.augment is not None:
-                x = self.augment(x, lengths, generator=self.generator)
+                x = self.augment(x, lengths, generator=self._generator)
             labels = [self.labels[i] for i in idx]
             if isinstance(labels[0], (int, np.integer)):
                 yield x, lengths, torch.tensor([int(v) for v in labels])
@@ -227,8 +224,14 @@ def edit_distance(ref: Sequence[Any], hyp: Sequence[Any]) -> int:
 
 def digit_error_rate(refs: Sequence[Sequence[int]], hyps: Sequence[Sequence[int]]) -> float:
     """``sum edit_distance(ref, hyp) / sum len(ref)``: errors per spoken digit (it can
-    exceed 1 when the recogniser inserts digits)."""
+    exceed 1 when the recogniser inserts digits). References with no digit at all leave it
+    undefined (a ValueError); empty references among others are fine (their hypotheses'
+    digits count as insertions)."""
     if len(refs) != len(hyps) or not refs:
         raise ValueError(f"need as many hypotheses as references (and at least one), got "
                          f"{len(refs)} and {len(hyps)}")
-    return sum(edit_distance(r, h) for r, h in zip(refs, hyps)) / sum(len(r) for r in refs)
+    total = sum(len(r) for r in refs)
+    if total == 0:
+        raise ValueError(f"the {len(refs)} references hold no digit, so errors per reference "
+                         "digit are undefined: score utterances that contain digits")
+    return sum(edit_distance(r, h) for r, h in zip(refs, hyps)) / total
