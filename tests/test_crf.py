@@ -175,3 +175,73 @@ def test_crf_tagger_trains_and_decodes():
         opt.step()
     assert loss.item() < 0.1 * first
     assert model.decode(words, lengths, chars).tolist() == [[1, 2, 0, 3], [3, 4, -1, -1]]
+
+
+@pytest.mark.parametrize("start, end", [((1,), (3,)), ((4,), (3,)), ((4,), (4,)),
+                                        ((3,), (1,)), ((3,), (4,))])
+def test_constraint_shapes_are_checked(start, end):
+    # a chained comparison once let (1,) broadcast and (4,) crash later in decode
+    with pytest.raises(ValueError, match=r"constraints must be \(K, K\), \(K,\), \(K,\)"):
+        CRF(3, (torch.ones(3, 3, dtype=torch.bool), torch.ones(start, dtype=torch.bool),
+                torch.ones(end, dtype=torch.bool)))
+
+
+def test_tag_ids_out_of_range_are_refused():
+    crf = CRF(3)
+    e = torch.randn(2, 3, 3)
+    mask = torch.tensor([[True] * 3, [True, True, False]])
+    for bad in (3, -1):
+        tags = torch.tensor([[0, 1, 2], [1, bad, 0]])
+        with pytest.raises(ValueError, match=r"tag ids must lie in \[0, 3\)"):
+            crf.score(e, tags, mask)
+        with pytest.raises(ValueError, match=r"tag ids must lie in \[0, 3\)"):
+            crf(e, tags, mask)
+    # padded positions may hold any id (e.g. -100 or an id past K)
+    tags = torch.tensor([[0, 1, 2], [1, 2, 7]])
+    assert torch.isfinite(crf(e, tags, mask)).all()
+
+
+def test_a_forbidden_gold_path_is_refused():
+    crf = CRF(len(TAGS), iob2_constraints(TAGS))
+    e = torch.randn(2, 3, len(TAGS))
+    mask = torch.tensor([[True] * 3, [True, True, False]])
+    ok = torch.tensor([[0, 1, 2], [3, 4, 2]])  # the padded I-PER after I-LOC is not read
+    assert torch.isfinite(crf(e, ok, mask)).all()
+    for bad, which in (([[0, 2, 0], [3, 4, 0]], [True, False]),  # O -> I-PER
+                       ([[2, 2, 0], [3, 4, 0]], [True, False]),  # starts with I-PER
+                       ([[0, 1, 2], [1, 4, 0]], [False, True])):  # B-PER -> I-LOC
+        tags = torch.tensor(bad)
+        with pytest.raises(ValueError, match="break the constraints"):
+            crf(e, tags, mask)
+        assert crf.forbidden(tags, mask).tolist() == which
+    assert not crf.forbidden(ok, mask).any()
+    # score itself stays defined for any path: a forbidden one scores -inf (for enumeration)
+    assert crf.score(e, torch.tensor([[0, 2, 0], [3, 4, 0]]), mask)[0] == float("-inf")
+    # a forbidden end counts too
+    end = torch.tensor([True, False, True])
+    crf = CRF(3, (torch.ones(3, 3, dtype=torch.bool), torch.ones(3, dtype=torch.bool), end))
+    with pytest.raises(ValueError, match="break the constraints"):
+        crf(torch.randn(1, 2, 3), torch.tensor([[0, 1]]), torch.ones(1, 2, dtype=torch.bool))
+
+
+def _mask(rows):
+    return torch.tensor(rows, dtype=torch.bool)
+
+
+@pytest.mark.parametrize("allowed, start, end, length", [
+    ([[0, 0], [0, 0]], [1, 1], [1, 1], 2),  # no transition at all: nothing past one word
+    ([[0, 1], [0, 0]], [1, 0], [0, 1], 1),  # 0 -> 1 only: no one-word path
+    ([[0, 1], [1, 0]], [1, 0], [0, 1], 1),  # alternating: odd lengths end in 0
+    ([[0, 1, 0], [0, 0, 1], [0, 0, 0]], [1, 0, 0], [1, 1, 1], 4),  # a chain dies out
+])
+def test_constraints_that_allow_no_path_are_refused(allowed, start, end, length):
+    with pytest.raises(ValueError, match=f"no tag path for a sentence of {length} word"):
+        CRF(len(start), (_mask(allowed), _mask(start), _mask(end)))
+
+
+def test_constraints_with_a_path_for_every_length_are_accepted():
+    # alternating, but either tag may end: every length has a path; decode finds one
+    crf = CRF(2, (_mask([[0, 1], [1, 0]]), _mask([1, 0]), _mask([1, 1])))
+    e = torch.randn(1, 5, 2)
+    assert crf.decode(e, torch.ones(1, 5, dtype=torch.bool)).tolist() == [[0, 1, 0, 1, 0]]
+    CRF(len(TAGS), iob2_constraints(TAGS))

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from rnnbook.models.crf import CRFTagger, iob2_constraints
+from rnnbook.layers import length_mask
+from rnnbook.models.crf import CRF, CRFTagger, iob2_constraints
 from rnnbook.models.tagger import Tagger
 from rnnbook.tasks.ner import (
     CRFLoss,
@@ -130,8 +131,66 @@ def test_build_tagger():
 def test_fit_tagger_is_reproducible(crf):
     kw = dict(crf=crf, chars=True, epochs=2, lr=0.01, batch_size=2, log=None, embed_size=8,
               hidden_size=8, char_embed=4, char_hidden=4)
-    a = fit_tagger(TRAIN, TRAIN[:2], TRAIN, **kw)
-    b = fit_tagger(TRAIN, TRAIN[:2], TRAIN, **kw)
+    a = fit_tagger(TRAIN, TRAIN[:2], TRAIN, seed=0, **kw)
+    b = fit_tagger(TRAIN, TRAIN[:2], TRAIN, seed=0, **kw)
     assert a["pred"] == b["pred"] and a["run"]["f1"] == b["run"]["f1"]
+    # the seed reaches the model: another seed gives other weights
+    c = fit_tagger(TRAIN, TRAIN[:2], TRAIN, seed=1, **kw)
+    wa, wc = a["model"].state_dict(), c["model"].state_dict()
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa)
+    with pytest.raises(TypeError, match="seed"):  # no silent default seed
+        fit_tagger(TRAIN, TRAIN[:2], TRAIN, **kw)
     assert isinstance(a["model"], CRFTagger if crf else Tagger)
     assert [len(p) for p in a["pred"]] == [len(w) for w, _ in TRAIN]
+
+
+def test_patience_stops_training_and_keeps_the_best_epoch():
+    vocabs = TaggingVocabs.build(TRAIN, lower=False)
+    torch.manual_seed(0)
+    model = _crf_model(vocabs)
+    batches = TaggedBatches(TRAIN, vocabs, 2, seed=0)
+    r = train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=200, lr=0.05,
+                         patience=3, log=None)
+    best = r["best_epoch"]
+    assert r["stopped"] and len(r["f1"]) == best + 3 < 200
+    assert r["f1"][best - 1] == max(r["f1"]) > max(r["f1"][:best - 1], default=-1)
+    assert span_scores([t for _, t in TRAIN], predict(model, TRAIN, vocabs))["f1"] == \
+        r["f1"][best - 1]
+    r = train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=2, lr=0.05,
+                         patience=5, log=None)
+    assert not r["stopped"] and len(r["f1"]) == 2
+    with pytest.raises(ValueError, match="patience"):
+        train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=2, lr=0.05,
+                         patience=0, log=None)
+
+
+def test_all_o_finds_nothing():
+    gold = [t for _, t in TRAIN]
+    scores = span_scores(gold, [["O"] * len(t) for t in gold])
+    assert scores["f1"] == scores["recall"] == scores["precision"] == 0.0
+    assert scores["support"] == 7
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_iob2_constraints_leave_no_invalid_sequence(seed):
+    # any scores at all: Viterbi under the -inf constraints never emits an invalid sequence
+    tags = ["O"] + [f"{p}-{t}" for t in ("PER", "ORG", "LOC", "MISC") for p in "BI"]
+    torch.manual_seed(seed)
+    crf = CRF(len(tags), iob2_constraints(tags))
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.normal_(0, 3)
+    emissions = 5 * torch.randn(64, 12, len(tags))
+    lengths = torch.randint(1, 13, (64,))
+    mask = length_mask(lengths, 12, emissions.device)
+    paths = crf.decode(emissions, mask)
+    decoded = [[tags[i] for i in p[:n]] for p, n in zip(paths.tolist(), lengths.tolist())]
+    assert count_invalid(decoded) == {"sentences": 0, "transitions": 0}
+    # without the constraints, the same scores do decode invalid sequences
+    free = CRF(len(tags))
+    with torch.no_grad():
+        for name in ("transitions", "start", "end"):
+            getattr(free, name).copy_(getattr(crf, name))
+    loose = [[tags[i] for i in p[:n]]
+             for p, n in zip(free.decode(emissions, mask).tolist(), lengths.tolist())]
+    assert count_invalid(loose)["sentences"] > 0

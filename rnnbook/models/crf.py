@@ -17,7 +17,9 @@ log Z - score(y)``. ``log Z`` comes from the forward algorithm in log space,
 and the best path from Viterbi, the same recursion with ``max`` for ``logsumexp`` plus
 back-pointers. Both cost ``O(L K^2)`` instead of ``O(K^L)``: a loop over time, vectorised over
 the batch and the tags. Forbidden transitions (``O`` -> ``I-PER`` in IOB2) can be given a
-score of minus infinity, so no decoded path ever contains one (Lample et al., 2016).
+score of minus infinity, so no decoded path ever contains one. (Hard IOB2 constraints
+are this book's choice: Lample et al., 2016 learn every transition score, those from the
+start and to the end of a sentence included, without constraints, and tag in IOBES.)
 """
 
 from __future__ import annotations
@@ -55,6 +57,23 @@ def iob2_constraints(tags: Sequence[str]) -> Constraints:
     return allowed, start, torch.ones(k, dtype=torch.bool)
 
 
+def _length_without_path(allowed: Tensor, start: Tensor, end: Tensor) -> Optional[int]:
+    """The shortest sentence length for which no tag path is allowed, or ``None`` if every
+    length has one. ``reach_t`` (the tags an allowed path of ``t`` words can end in) follows
+    ``reach_{t+1}[j] = any_i reach_t[i] & allowed[i, j]``; the sequence of sets repeats
+    after finitely many steps, so checking lengths until a repeat covers every length."""
+    reach, seen, length = start.clone(), set(), 1
+    while True:
+        if not bool((reach & end).any()):
+            return length
+        key = tuple(reach.tolist())
+        if key in seen:
+            return None
+        seen.add(key)
+        reach = (reach.unsqueeze(1) & allowed).any(0)
+        length += 1
+
+
 class CRF(nn.Module):
     """A linear-chain CRF over ``K`` tags: transition scores ``A`` ``(K, K)``, start ``s`` and
     end ``f`` ``(K,)`` (see the module's docstring for the equations).
@@ -83,14 +102,27 @@ class CRF(nn.Module):
                            torch.ones(num_tags, dtype=torch.bool),
                            torch.ones(num_tags, dtype=torch.bool))
         allowed, start, end = (torch.as_tensor(c, dtype=torch.bool) for c in constraints)
-        if allowed.shape != (num_tags, num_tags) or start.shape != end.shape != (num_tags,):
-            raise ValueError(f"constraints must be (K, K), (K,), (K,) with K = {num_tags}; got "
+        k = num_tags
+        if allowed.shape != (k, k) or start.shape != (k,) or end.shape != (k,):
+            raise ValueError(f"constraints must be (K, K), (K,), (K,) with K = {k} tags; got "
                              f"{tuple(allowed.shape)}, {tuple(start.shape)}, {tuple(end.shape)}")
         if not (start.any() and end.any()):
             raise ValueError("the constraints forbid every start or every end tag")
+        length = _length_without_path(allowed, start, end)
+        if length is not None:
+            raise ValueError(f"the constraints allow no tag path for a sentence of {length} "
+                             "word(s): allow more transitions, starts or ends")
         self.register_buffer("allowed", allowed)
         self.register_buffer("allowed_start", start)
         self.register_buffer("allowed_end", end)
+
+    def forbidden(self, tags: Tensor, mask: Tensor) -> Tensor:
+        """Which tag paths ``(B, T)`` the constraints forbid ``(B,)``: a forbidden start, end,
+        or transition between two real positions."""
+        tags = tags.masked_fill(~mask, 0)
+        last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
+        pair_ok = self.allowed[tags[:, :-1], tags[:, 1:]] | ~mask[:, 1:]
+        return ~(self.allowed_start[tags[:, 0]] & self.allowed_end[last] & pair_ok.all(1))
 
     def scores(self) -> tuple[Tensor, Tensor, Tensor]:
         """``(A, s, f)`` with the forbidden entries at ``-inf``."""
@@ -131,6 +163,11 @@ class CRF(nn.Module):
         self._check(emissions, mask)
         if tags.shape != mask.shape:
             raise ValueError(f"tags must be {tuple(mask.shape)}, got {tuple(tags.shape)}")
+        real = tags[mask]
+        if bool(((real < 0) | (real >= self.num_tags)).any()):
+            raise ValueError(f"tag ids must lie in [0, {self.num_tags}) on real positions; "
+                             f"got {int(real.min())}..{int(real.max())} (padding may hold any "
+                             "id: set the mask False there)")
         trans, start, end = self.scores()
         tags = tags.masked_fill(~mask, 0)  # any valid id; its terms are masked out below
         emit = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (B, T)
@@ -142,8 +179,17 @@ class CRF(nn.Module):
         return total + start[tags[:, 0]] + end[last]
 
     def forward(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
-        """Negative log-likelihood ``log Z - score(y)`` per sentence ``(B,)``."""
-        return self.log_partition(emissions, mask) - self.score(emissions, tags, mask)
+        """Negative log-likelihood ``log Z - score(y)`` per sentence ``(B,)``. A gold path
+        that the constraints forbid has probability zero, so its loss would be infinite:
+        that raises a ``ValueError`` instead."""
+        gold = self.score(emissions, tags, mask)
+        bad = self.forbidden(tags, mask)
+        if bool(bad.any()):
+            b = int(bad.nonzero()[0, 0])
+            raise ValueError(f"{int(bad.sum())} gold tag path(s) break the constraints (the "
+                             f"first: sentence {b}, tags {tags[b][mask[b]].tolist()}); fix "
+                             "the tags (e.g. I-X after O in IOB2) or the constraints")
+        return self.log_partition(emissions, mask) - gold
 
     def decode(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """The highest-scoring path per sentence (Viterbi), ``(B, T)``, ``-1`` where padded."""

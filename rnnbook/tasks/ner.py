@@ -158,42 +158,51 @@ def build_tagger(vocabs: TaggingVocabs, crf: bool = True, chars: bool = True, **
 
 def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable,
                      held_out: Sequence[Pair], vocabs: TaggingVocabs, epochs: int,
-                     lr: float, log: Optional[Callable[[str], None]] = print
-                     ) -> dict[str, Any]:
-    """Train ``epochs`` passes with :func:`rnnbook.train` (one optimiser throughout), score
-    span F1 on ``held_out`` after each, and give the model back the weights of its best epoch
-    (early stopping by model choice: the held-out sentences are never trained on).
+                     lr: float, patience: Optional[int] = None,
+                     log: Optional[Callable[[str], None]] = print) -> dict[str, Any]:
+    """Train up to ``epochs`` passes with :func:`rnnbook.train` (one optimiser throughout),
+    score span F1 on ``held_out`` after each, and give the model back the weights of its best
+    epoch (the first with the highest held-out F1; the held-out sentences are never trained
+    on). Early stopping: with ``patience`` set, training stops once ``patience`` epochs in a
+    row have not beaten the best held-out F1 so far.
 
-    Returns ``{"f1": [held-out F1 per epoch], "best_epoch": 1-based, "seconds": training}``.
+    Returns ``{"f1": [held-out F1 per epoch run], "best_epoch": 1-based, "stopped": True if
+    patience ended training before ``epochs``, "seconds": training}``.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience must be at least 1 epoch (or None: no early stop), "
+                         f"not {patience}")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     gold = [tags for _, tags in held_out]
     f1s: list[float] = []
-    best_state, seconds = None, 0.0
+    best_state, best, seconds = None, 0, 0.0
     for epoch in range(1, epochs + 1):
         history = train(model, batches, loss_fn, epochs=1, optimizer=optimizer,
                         progress=False, log=None)
         seconds += history.seconds
         f1s.append(span_scores(gold, predict(model, held_out, vocabs))["f1"])
-        if f1s[-1] >= max(f1s):
-            best_state = copy.deepcopy(model.state_dict())
+        if best == 0 or f1s[-1] > f1s[best - 1]:
+            best, best_state = epoch, copy.deepcopy(model.state_dict())
         if log is not None:
             log(f"epoch {epoch}: train loss {history.train_loss[-1]:.3f}, "
                 f"held-out span F1 {f1s[-1]:.1f}")
+        if patience is not None and epoch - best >= patience:
+            break
     model.load_state_dict(best_state)
-    best = max(range(epochs), key=lambda e: (f1s[e], e)) + 1
-    return {"f1": f1s, "best_epoch": best, "seconds": seconds}
+    return {"f1": f1s, "best_epoch": best, "stopped": len(f1s) < epochs, "seconds": seconds}
 
 
 def fit_tagger(train_pairs: Sequence[Pair], held_out: Sequence[Pair], test_pairs: Sequence[Pair],
-               *, crf: bool, chars: bool = True, cased: bool = False, epochs: int,
-               lr: float, batch_size: int, device: Optional[torch.device] = None,
-               seed: int = 0, log: Optional[Callable[[str], None]] = print, **sizes: Any
-               ) -> dict[str, Any]:
+               *, crf: bool, seed: int, chars: bool = True, cased: bool = False, epochs: int,
+               lr: float, batch_size: int, patience: Optional[int] = None,
+               device: Optional[torch.device] = None,
+               log: Optional[Callable[[str], None]] = print, **sizes: Any) -> dict[str, Any]:
     """Build vocabularies from ``train_pairs`` (words lower-cased unless ``cased``), a tagger
-    (:func:`build_tagger`), train it with :func:`train_and_choose` and tag ``test_pairs``.
+    (:func:`build_tagger`) with its weights, dropout and batch order drawn from ``seed``,
+    train it with :func:`train_and_choose` (at most ``epochs``, early stopping after
+    ``patience``) and tag ``test_pairs``.
 
     Returns ``{"model", "vocabs", "run", "pred"}`` (``run``: held-out F1 per epoch, best
     epoch, seconds; ``pred``: the test tags).
@@ -204,7 +213,8 @@ def fit_tagger(train_pairs: Sequence[Pair], held_out: Sequence[Pair], test_pairs
     batches = TaggedBatches(train_pairs, vocabs, batch_size, chars=chars, seed=seed,
                             sort_by_length=True)
     loss_fn = CRFLoss() if crf else TaggingLoss()
-    run = train_and_choose(model, batches, loss_fn, held_out, vocabs, epochs, lr, log=log)
+    run = train_and_choose(model, batches, loss_fn, held_out, vocabs, epochs, lr,
+                           patience=patience, log=log)
     return {"model": model, "vocabs": vocabs, "run": run,
             "pred": predict(model, test_pairs, vocabs)}
 
