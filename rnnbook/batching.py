@@ -1,4 +1,21 @@
-"""Mini-batches: a token stream for truncated BPTT, and padded batches of variable length."""
+"""Mini-batches: a token stream for truncated BPTT, and padded batches of variable length.
+
+**The batcher protocol**, which :func:`rnnbook.train` relies on to resume a run exactly:
+
+- iterating a batcher is one *pass* over the data; iterating again starts the next pass
+  (with a new shuffle, if it shuffles);
+- ``len()`` (optional) is the number of batches of a pass;
+- ``state_dict()`` returns tensors and plain values (a checkpoint holds them) from which
+  ``load_state_dict(state)`` restores what the next iteration draws: for a random batcher,
+  its generator's state at the start of the pass in progress (the next iteration replays that
+  pass), and ``position``, how many batches of that pass were handed out (0 when the pass is
+  over: the next iteration is the next pass);
+- the batcher does not skip anything itself: the caller (:func:`rnnbook.train`) skips the
+  first ``position`` batches of the replayed pass, those it already trained on.
+
+A batcher without randomness (:class:`StreamBatches`) returns an empty state. A checkpointed
+run on data that has neither these methods nor is a list/tuple of batches is refused.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +77,13 @@ class StreamBatches:
     def tokens(self) -> int:
         """Number of target tokens in one pass."""
         return self.batch_size * (self.data.size(1) - 1)
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{}``: every pass is the same, nothing to save (the batcher protocol above)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing to restore: every pass is the same."""
 
     def __iter__(self) -> Iterator[LMBatch]:
         last = self.data.size(1) - 1

@@ -54,11 +54,21 @@ class AddingBatches:
     """An endless stream of fresh adding-problem batches ``(x (B, T, 2), y (B,))``.
 
     Every pass starts again from ``seed``, so a run is reproducible; with fresh examples at
-    every step there is no over-fitting, only learning or not.
+    every step there is no over-fitting, only learning or not. :meth:`state_dict` is the seed
+    (the batcher protocol of :mod:`rnnbook.batching`: :func:`rnnbook.train` resumes by
+    replaying the pass and skipping the batches it already trained on).
     """
 
     def __init__(self, length: int, batch_size: int, seed: int = 0):
         self.length, self.batch_size, self.seed = length, batch_size, seed
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"seed": seed}``: the pass in progress, which every iteration replays."""
+        return {"seed": int(self.seed)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Replay the saved run's stream: its ``seed``."""
+        self.seed = int(state["seed"])
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         gen = torch.Generator().manual_seed(self.seed)

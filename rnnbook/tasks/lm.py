@@ -29,7 +29,8 @@ class LanguageModelLoss:
 
     A batch is ``(x, y)``, both ``(batch, time)``; logits are ``(batch, time, vocab)``. With
     ``stateful=True`` (truncated BPTT over :class:`~rnnbook.batching.StreamBatches`) the final
-    state of one batch, detached, is the initial state of the next; :meth:`reset` forgets it.
+    state of one batch, detached, is the initial state of the next; :meth:`reset` forgets it,
+    :meth:`state_dict`/:meth:`load_state_dict` save and restore it (checkpoints).
     """
 
     def __init__(self, stateful: bool = False, ignore_index: int = -100):
@@ -42,6 +43,15 @@ class LanguageModelLoss:
     def fresh(self) -> LanguageModelLoss:
         """A copy with its own (empty) state, e.g. for validation."""
         return LanguageModelLoss(self.stateful, self.ignore_index)
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": state}``: the carried state (``None``, a tensor or a tuple of them), which
+        a checkpoint saves so that a resumed run continues the same text."""
+        return {"state": self.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (on the model's device: the caller moves it)."""
+        self.state = state["state"]
 
     def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
         x, y = batch
