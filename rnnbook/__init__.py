@@ -18,7 +18,7 @@ from .generate import generate
 from .metrics import accuracy, bits, perplexity
 from .tasks.lm import LanguageModelLoss
 from .text import Vocab, char_tokenize, word_tokenize
-from .train import History, TrainingDiverged, eval_mode, evaluate, train
+from .train import CorruptCheckpoint, History, TrainingDiverged, eval_mode, evaluate, train
 
 try:
     __version__ = version("rnnbook")
@@ -31,4 +31,5 @@ __all__ = [
     "budget", "device", "hparams", "seed_everything", "generate",
     "accuracy", "bits", "perplexity", "Vocab", "char_tokenize", "word_tokenize",
     "History", "LanguageModelLoss", "TrainingDiverged", "eval_mode", "evaluate", "train",
+    "CorruptCheckpoint",
 ]

@@ -6,16 +6,23 @@ e.g. :class:`rnnbook.tasks.lm.LanguageModelLoss`.
 The loop adds what every run needs: a progress bar, a text log at each evaluation (the built
 book shows text, not widgets), a :class:`History`, gradient-norm clipping, a clear stop when the
 loss stops being a number, and atomic checkpoints that a later call can resume from.
+
+A checkpoint file is a header (``MAGIC``, the SHA-256 of the payload, its length in bytes)
+followed by the payload, ``torch.save`` of a dict of tensors and plain values; loading checks
+the header and the checksum before ``torch.load(weights_only=True)`` reads the payload.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import math
 import os
 import pickle
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Union
@@ -27,6 +34,16 @@ from torch import nn
 from .config import building
 
 LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, int]"]
+
+
+MAGIC = b"rnnbook checkpoint 2\n"  #: the first bytes of every checkpoint file
+_HEADER = len(MAGIC) + 32 + 8  # magic, SHA-256 digest of the payload, payload length (LE)
+_ZIP = b"PK\x03\x04"  # a bare torch.save file: a checkpoint of an older rnnbook
+
+
+class CorruptCheckpoint(ValueError):
+    """A checkpoint file is empty, cut short, damaged (its checksum does not match) or not a
+    checkpoint at all. The message names the file and what to do."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -183,15 +200,20 @@ def _class_name(obj: Any) -> str | None:
 
 def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     step: int, history: History, scheduler: Any = None, *,
-                    data: Any = None) -> None:
+                    data: Any = None, loss_fn: Any = None,
+                    loop: dict[str, int] | None = None) -> None:
     """Write a checkpoint atomically: a crash mid-write never leaves a broken file behind.
 
     Besides the model, optimiser and scheduler states, the step and the :class:`History`, it
     holds the optimiser's (and scheduler's) class, every global random state (torch, CUDA,
-    NumPy, Python) and, when ``data`` has a ``state_dict()`` (:class:`~rnnbook.batching.
-    PaddedBatches`), the state of the data, so that a resumed run repeats the same shuffles
-    and dropout masks. It contains tensors and plain Python values only, so that
-    :func:`load_checkpoint` can read it with ``torch.load(weights_only=True)``.
+    NumPy, Python), the state of ``data`` and of ``loss_fn`` when they have a ``state_dict()``
+    (the shuffle of :class:`~rnnbook.batching.PaddedBatches`, the carried state of a stateful
+    :class:`~rnnbook.tasks.lm.LanguageModelLoss`) and ``loop``, :func:`train`'s place in the
+    data (``{"epoch": e, "position": k}``: ``k`` batches of pass ``e`` trained on), so that a
+    resumed run repeats the same batches, shuffles and dropout masks. The payload holds tensors
+    and plain Python values only, so that :func:`load_checkpoint` can read it with
+    ``torch.load(weights_only=True)``; the file starts with a header holding the payload's
+    SHA-256 and length, which :func:`load_checkpoint` verifies.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,10 +223,18 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scheduler_class": _class_name(scheduler),
             "step": step, "history": history.to_dict(), "rng": _rng_state(),
-            "data": data.state_dict() if callable(getattr(data, "state_dict", None)) else None}
+            "data": data.state_dict() if callable(getattr(data, "state_dict", None)) else None,
+            "loss": loss_fn.state_dict() if callable(getattr(loss_fn, "state_dict", None))
+            else None,
+            "loop": dict(loop) if loop is not None else None}
+    buffer = io.BytesIO()
+    torch.save(ckpt, buffer)
+    payload = buffer.getbuffer()
+    header = MAGIC + hashlib.sha256(payload).digest() + len(payload).to_bytes(8, "little")
     try:
         with open(tmp, "wb") as f:
-            torch.save(ckpt, f)
+            f.write(header)
+            f.write(payload)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -218,27 +248,68 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
         tmp.unlink(missing_ok=True)
 
 
-def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None
-                    = None, scheduler: Any = None, *, data: Any = None, rng: bool = False
-                    ) -> tuple[int, History]:
-    """Restore a model (and optimiser, scheduler) saved by :func:`save_checkpoint`.
+def _read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The dict that :func:`save_checkpoint` wrote to ``path``, once the header and the
+    checksum are verified; :class:`CorruptCheckpoint` (naming the file) otherwise."""
+    path = Path(path)
+    raw = path.read_bytes()  # a missing file: FileNotFoundError, which names it
 
-    Returns ``(step, history)``. With ``data`` (an object with ``load_state_dict``, such as
-    :class:`~rnnbook.batching.PaddedBatches`) its saved state is restored too, and with
-    ``rng=True`` the global random states (torch, CUDA, NumPy, Python).
+    def corrupt(problem: str) -> CorruptCheckpoint:
+        return CorruptCheckpoint(
+            f"{path} is not a usable checkpoint: {problem}. Its contents cannot be trusted: "
+            "delete it and start a fresh run (train(..., overwrite=True) replaces it), or "
+            "resume from an intact copy")
 
-    The file is read with ``torch.load(weights_only=True)``: a file that holds arbitrary
-    Python objects (which unpickling could make run code) is refused with
-    :class:`pickle.UnpicklingError`. An optimiser or scheduler of another class than the saved
-    one is refused with :class:`ValueError` before anything is loaded; if loading fails
-    anyway, the model keeps the weights it had.
-    """
+    verified = raw.startswith(MAGIC)
+    if not raw:
+        raise corrupt("the file is empty (0 bytes), as a write that never finished leaves it")
+    if verified:
+        if len(raw) < _HEADER:
+            raise corrupt(f"it is cut short: {len(raw)} bytes, less than its {_HEADER}-byte "
+                          "header")
+        digest = raw[len(MAGIC):len(MAGIC) + 32]
+        size = int.from_bytes(raw[len(MAGIC) + 32:_HEADER], "little")
+        payload = memoryview(raw)[_HEADER:]
+        if len(payload) != size:
+            how = "cut short" if len(payload) < size else "longer than written"
+            raise corrupt(f"it is {how}: its header records {size:,} bytes of data, the file "
+                          f"holds {len(payload):,}")
+        if hashlib.sha256(payload).digest() != digest:
+            raise corrupt("its data do not match the SHA-256 checksum stored in it, so some of "
+                          "its bytes changed after it was written (a damaged disk or copy)")
+        source = io.BytesIO(payload)
+    elif raw.startswith(_ZIP):
+        warnings.warn(f"{path} has no checksum (an older rnnbook wrote it), so its integrity "
+                      "cannot be checked; the checkpoints this version writes have one",
+                      stacklevel=3)
+        source = io.BytesIO(raw)
+    else:
+        raise corrupt(f"it does not start with the header that save_checkpoint writes (its "
+                      f"first bytes are {raw[:16]!r}): it is another kind of file, or its "
+                      "start is damaged")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise pickle.UnpicklingError(
             f"refusing to load {path}: it is not a checkpoint of tensors and plain values as "
             f"save_checkpoint writes, and unpickling it could run arbitrary code ({e})") from e
+    except Exception as e:
+        if verified:  # the bytes are those written: not damage, an incompatible reader
+            raise RuntimeError(f"{path} is intact (its checksum matches) but torch.load cannot "
+                               f"read it: {e}. Was it written by another PyTorch version?"
+                               ) from e
+        raise corrupt(f"torch.load cannot read it ({type(e).__name__}: {e})") from e
+    if not isinstance(ckpt, dict) or not {"model", "step", "history"} <= ckpt.keys():
+        raise corrupt("it does not hold the model, step and history that save_checkpoint "
+                      "writes")
+    return ckpt
+
+
+def _restore(ckpt: dict[str, Any], path: str | Path, model: nn.Module,
+             optimizer: torch.optim.Optimizer | None, scheduler: Any, data: Any, rng: bool,
+             loss_fn: Any) -> tuple[int, History]:
+    """Load the states of a checkpoint read by :func:`_read_checkpoint` (see
+    :func:`load_checkpoint`)."""
     for what, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
         saved, given = ckpt.get(f"{what}_class"), _class_name(obj)
         if obj is not None and saved is not None and saved != given:
@@ -256,16 +327,45 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
         raise
     if data is not None and ckpt.get("data") is not None and hasattr(data, "load_state_dict"):
         data.load_state_dict(ckpt["data"])
+    if (loss_fn is not None and ckpt.get("loss") is not None
+            and hasattr(loss_fn, "load_state_dict")):
+        loss_fn.load_state_dict(to_device(ckpt["loss"], model_device(model)))
     if rng and ckpt.get("rng") is not None:
         _set_rng_state(ckpt["rng"])
     return ckpt["step"], History(**ckpt["history"])
 
 
-def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, done: int):
-    """Pass over ``data`` again and again (``epochs`` times, or forever), skipping the first
-    ``done`` batches (a resumed run continues where the checkpoint left off)."""
-    passes = len(data) if hasattr(data, "__len__") else 0  # type: ignore[arg-type]
-    epoch, skip = (done // passes, done % passes) if passes else (0, 0)
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None
+                    = None, scheduler: Any = None, *, data: Any = None, rng: bool = False,
+                    loss_fn: Any = None) -> tuple[int, History]:
+    """Restore a model (and optimiser, scheduler) saved by :func:`save_checkpoint`.
+
+    Returns ``(step, history)``. With ``data`` (an object with ``load_state_dict``, such as
+    :class:`~rnnbook.batching.PaddedBatches`) its saved state is restored too, likewise with
+    ``loss_fn`` (a stateful loss, its carried state moved to the model's device), and with
+    ``rng=True`` the global random states (torch, CUDA, NumPy, Python).
+
+    The header's length and SHA-256 checksum are verified first: a file that is empty, cut
+    short, damaged or not a checkpoint raises :class:`CorruptCheckpoint` (a ``ValueError``)
+    naming it. (A checkpoint of an older rnnbook, without a checksum, loads with a warning.)
+    The payload is read with ``torch.load(weights_only=True)``: a file that holds arbitrary
+    Python objects (which unpickling could make run code) is refused with
+    :class:`pickle.UnpicklingError`. An optimiser or scheduler of another class than the saved
+    one is refused with :class:`ValueError` before anything is loaded; if loading fails
+    anyway, the model keeps the weights it had.
+    """
+    return _restore(_read_checkpoint(path), path, model, optimizer, scheduler, data, rng,
+                    loss_fn)
+
+
+def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, start: tuple[int, int],
+            place: dict[str, int], keep_loss: bool = False):
+    """Pass over ``data`` again and again (``epochs`` times, or forever), from ``start`` =
+    ``(epoch, skip)``: a resumed run skips the first ``skip`` batches of pass ``epoch``, those
+    it already trained on. ``place`` is kept at ``{"epoch": e, "position": k}``, the batches
+    of pass ``e`` handed out. A stateful loss is reset at the start of every pass, except a
+    resumed pass with ``keep_loss`` (its state was restored from the checkpoint)."""
+    epoch, skip = start
     first = epoch
     one_shot = iter(data) is data
     while epochs is None or epoch < epochs:
@@ -274,17 +374,77 @@ def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, done: int):
                 "the training data is a one-shot iterator (a generator?) and it ran out after "
                 "one pass, before the run was done; pass a re-iterable such as a list or a "
                 "batcher (StreamBatches, PaddedBatches), or fewer steps")
-        if hasattr(loss_fn, "reset"):
+        if hasattr(loss_fn, "reset") and not (keep_loss and epoch == first and skip > 0):
             loss_fn.reset()
         empty = True
         for i, batch in enumerate(data):
             empty = False
             if epoch == first and i < skip:
                 continue
+            place.update(epoch=epoch, position=i + 1)
             yield batch
         if empty:
             raise ValueError("the training data yielded no batches: it is empty")
         epoch += 1
+
+
+def _resume_point(ckpt: dict[str, Any], data: Iterable, step: int) -> tuple[int, int]:
+    """``(epoch, skip)``: the pass a resumed run continues and the batches of it to skip.
+
+    The checkpoint's ``loop`` says how many batches of which pass were trained on; a finished
+    pass (the data's saved ``position`` is 0, or, for data that saves none, the pass's
+    length was reached) continues with the next. A checkpoint of an older rnnbook has no
+    ``loop``: the passes are counted from ``step`` and ``len(data)``."""
+    loop = ckpt.get("loop")
+    sized = hasattr(data, "__len__")
+    if loop is None:
+        passes = len(data) if sized else 0  # type: ignore[arg-type]
+        return (step // passes, step % passes) if passes else (0, 0)
+    epoch, position = int(loop["epoch"]), int(loop["position"])
+    state = ckpt.get("data")
+    if isinstance(state, dict) and "position" in state:
+        finished = position > 0 and int(state["position"]) == 0
+    else:
+        finished = sized and position >= len(data)  # type: ignore[arg-type]
+    return (epoch + 1, 0) if finished else (epoch, position)
+
+
+def _check_resumable(data: Iterable, loss_fn: LossFn, val_data: Iterable | None,
+                     checkpoint: str | Path) -> None:
+    """Refuse a checkpointed run that a resumed run could not repeat exactly."""
+    def has_state(obj: Any) -> bool:
+        return callable(getattr(obj, "state_dict", None)) and callable(
+            getattr(obj, "load_state_dict", None))
+
+    fixed = isinstance(data, (list, tuple))  # the same batches, in order, every pass
+    if iter(data) is data and not has_state(data):
+        raise TypeError(
+            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
+            "the training data is a one-shot iterator (a generator?), which cannot be replayed "
+            "from a checkpoint: pass a list of batches or a batcher with state_dict() and "
+            "load_state_dict() (the batcher protocol of rnnbook.batching), or train without "
+            "a checkpoint")
+    if not fixed and not has_state(data):
+        name = type(data).__qualname__
+        raise TypeError(
+            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
+            f"the training data, a {name}, has no state_dict()/load_state_dict() to save and "
+            f"restore where it is (its shuffle, its random draws): give {name} both methods "
+            "(the batcher protocol of rnnbook.batching), pass a list of batches, or train "
+            "without a checkpoint")
+    if hasattr(loss_fn, "reset") and not has_state(loss_fn):
+        name = type(loss_fn).__qualname__
+        raise TypeError(
+            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
+            f"the loss, a {name}, carries a state from batch to batch (it has reset()) and no "
+            f"state_dict()/load_state_dict() to save it: give {name} both methods, or train "
+            "without a checkpoint")
+    if val_data is data and not fixed and data.state_dict():  # type: ignore[attr-defined]
+        raise ValueError(
+            f"val_data is the training batcher itself, a {type(data).__qualname__}: every "
+            "evaluation would advance its state (its shuffle), so a run resumed from "
+            f"checkpoint={checkpoint} could not repeat the straight run; validate on a "
+            "separate batcher or list")
 
 
 def _all_finite(tensors: list[torch.Tensor]) -> bool:
@@ -350,8 +510,13 @@ def train(
     (:class:`FileNotFoundError` otherwise); ``resume="if-exists"`` continues from it if it
     exists and starts afresh otherwise. Without ``resume`` an existing ``checkpoint`` file is
     an error (:class:`FileExistsError`) unless ``overwrite=True``. A checkpoint holds the random
-    states and the state of ``train_data`` when it has a ``state_dict()``
-    (:class:`~rnnbook.batching.PaddedBatches`), so a resumed run repeats the straight run.
+    states, the place in ``train_data`` and the states of ``train_data`` and ``loss_fn``, so
+    a resumed run repeats the straight run bit for bit. That needs ``train_data`` to be a
+    list/tuple of batches or to follow the batcher protocol of :mod:`rnnbook.batching`
+    (``state_dict``/``load_state_dict``), and a loss that carries a state across batches
+    (has ``reset``) to have ``state_dict``/``load_state_dict``; a checkpointed run without
+    them is refused at the start (:class:`TypeError`), as is validating on the (stateful)
+    training batcher itself. A damaged checkpoint raises :class:`CorruptCheckpoint`.
 
     A NaN/inf loss or gradient stops training before the bad update; weights that are no longer
     finite after an update, or a NaN/inf validation loss, stop it too. ``on_nan="raise"``
@@ -384,6 +549,8 @@ def train(
         raise ValueError(f"the training data is a one-shot iterator (a generator?) but epochs="
                          f"{epochs} needs {epochs} passes; pass a re-iterable such as a list or "
                          "a batcher (StreamBatches, PaddedBatches)")
+    if checkpoint is not None:
+        _check_resumable(train_data, loss_fn, val_data, checkpoint)
     from tqdm.auto import tqdm
 
     dev = model_device(model)
@@ -404,10 +571,14 @@ def train(
         raise ValueError("val_data is a one-shot iterator (a generator?): the first evaluation "
                          "would use it up; pass a re-iterable such as a list or a batcher")
 
-    history, step = History(), 0
+    history, step, start, keep_loss = History(), 0, (0, 0), False
     if resume and exists:
-        step, history = load_checkpoint(checkpoint, model, optimizer, scheduler,  # type: ignore
-                                        data=train_data, rng=True)
+        ckpt = _read_checkpoint(checkpoint)  # type: ignore[arg-type]
+        step, history = _restore(ckpt, checkpoint, model, optimizer,  # type: ignore[arg-type]
+                                 scheduler, train_data, True, loss_fn)
+        start = _resume_point(ckpt, train_data, step)
+        keep_loss = ckpt.get("loss") is not None
+        del ckpt
         if log:
             log(f"resumed from {checkpoint} at step {step}")
     elif resume and log:
@@ -451,7 +622,7 @@ def train(
                 f"{speed:,.0f} {unit}/s | {seconds:.1f} s")
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, step, history, scheduler,
-                            data=train_data)
+                            data=train_data, loss_fn=loss_fn, loop=place)
         good.update(step=step, state=snapshot(), what="the last finite evaluation")
         return None
 
@@ -472,7 +643,8 @@ def train(
         return history
 
     end = object()
-    batches = _epochs(train_data, loss_fn, epochs, step)
+    place = {"epoch": start[0], "position": start[1]}
+    batches = _epochs(train_data, loss_fn, epochs, start, place, keep_loss)
     try:
         # the stop test comes before the next batch is drawn, so that the data's position
         # (saved in checkpoints) counts only the batches trained on

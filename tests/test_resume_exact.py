@@ -1,0 +1,226 @@
+"""A run killed and resumed from its checkpoint repeats the straight run bit for bit, or is
+refused at the start."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import rnnbook
+from rnnbook.batching import PaddedBatches, StreamBatches
+from rnnbook.models import CharLM, SequenceRegressor
+from rnnbook.synthetic import AddingBatches
+from rnnbook.tasks.lm import LanguageModelLoss
+from rnnbook.tasks.regress import regression_loss
+from rnnbook.train import train
+
+
+def same_weights(a: nn.Module, b: nn.Module) -> None:
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), name
+
+
+def kill_and_resume(run, total: int, split: int, tmp_path):
+    """``run(steps, **kw)`` builds a fresh model, data and loss from a seed and trains; returns
+    the straight model and the model of a run stopped at ``split`` and resumed to ``total``."""
+    straight = run(total)
+    ckpt = tmp_path / f"split{split}.pt"
+    run(split, checkpoint=ckpt)
+    resumed = run(total, checkpoint=ckpt, resume=True)
+    return straight, resumed
+
+
+# a stream of 4 rows x 60 tokens: 6 batches of 10 steps per pass (the last one 9)
+STREAM = torch.randint(0, 7, (240,), generator=torch.Generator().manual_seed(3))
+
+
+def lm_run(steps, eval_every=5, **kw):
+    """An LSTM language model with dropout on truncated-BPTT batches: the loss carries the
+    LSTM's state (h, c) from batch to batch."""
+    rnnbook.seed_everything(0)
+    model = CharLM(7, 8, 16, cell="lstm", dropout=0.2)
+    train(model, StreamBatches(STREAM, 4, 10), LanguageModelLoss(stateful=True), steps=steps,
+          lr=1e-2, eval_every=eval_every, progress=False, log=None, **kw)
+    return model
+
+
+@pytest.mark.parametrize("split", [5, 10, 12], ids=["in pass 1", "in pass 2", "pass end"])
+def test_a_stateful_lm_resumes_bit_exactly(tmp_path, split):
+    """The carried LSTM state is saved with the checkpoint and restored: without it the
+    resumed run starts its batch from a zero state and drifts from the straight run."""
+    straight, resumed = kill_and_resume(
+        lambda steps, **kw: lm_run(steps, eval_every=split, **kw), 20, split, tmp_path)
+    same_weights(straight, resumed)
+
+
+def test_the_checkpoint_holds_the_carried_state(tmp_path):
+    from rnnbook.train import load_checkpoint
+
+    ckpt = tmp_path / "ck.pt"
+    lm_run(5, checkpoint=ckpt)
+    loss = LanguageModelLoss(stateful=True)
+    load_checkpoint(ckpt, CharLM(7, 8, 16, cell="lstm"), loss_fn=loss)
+    h, c = loss.state
+    assert h.shape == c.shape == (1, 4, 16) and h.abs().sum() > 0
+
+
+def adding_run(steps, **kw):
+    rnnbook.seed_everything(0)
+    model = SequenceRegressor(2, 8, cell="gru")
+    train(model, AddingBatches(6, 8, seed=4), regression_loss, steps=steps, lr=1e-2,
+          eval_every=4, progress=False, log=None, **kw)
+    return model
+
+
+def test_the_endless_adding_stream_resumes_where_it_stopped(tmp_path):
+    """AddingBatches has no length: the resumed run skips the batches already trained on
+    instead of starting the stream again."""
+    same_weights(*kill_and_resume(adding_run, 12, 8, tmp_path))
+
+
+class VaryingBatches:
+    """A random number (2 to 5) of random regression batches per pass, like a batcher whose
+    passes differ in length (session-parallel batches); follows the batcher protocol."""
+
+    def __init__(self, seed=0):
+        self.generator = torch.Generator().manual_seed(seed)
+        self.start, self.position, self.batches = self.generator.get_state(), 0, 0
+
+    def __len__(self):  # the length of *a* pass: it says nothing about the pass in progress
+        return 4
+
+    def __iter__(self):
+        self.start = self.generator.get_state()
+        self.batches = int(torch.randint(2, 6, (), generator=self.generator))
+        self.position = 0
+        xs = torch.randn(self.batches, 3, 2, generator=self.generator)
+        for x in xs:
+            self.position += 1
+            yield x, x.sum(-1, keepdim=True)
+
+    def state_dict(self):
+        if 0 < self.position < self.batches:
+            return {"generator": self.start.clone(), "position": self.position}
+        return {"generator": self.generator.get_state(), "position": 0}
+
+    def load_state_dict(self, state):
+        self.generator.set_state(state["generator"])
+        self.position = self.batches = 0
+
+
+def varying_run(steps, **kw):
+    rnnbook.seed_everything(0)
+    model = nn.Linear(2, 1)
+    hist = train(model, VaryingBatches(), lambda m, b: (F.mse_loss(m(b[0]), b[1]), 3),
+                 steps=steps, epochs=4, lr=0.1, eval_every=1, progress=False, log=None, **kw)
+    return model, hist
+
+
+@pytest.mark.parametrize("split", [1, 3, 6, 9])
+def test_passes_of_varying_length_resume_at_the_right_pass(tmp_path, split):
+    """The checkpoint records the pass and the place in it; counting passes from len() would
+    put the resumed run in the wrong pass (and stop after the wrong number of them)."""
+    (straight, h1), (resumed, h2) = kill_and_resume(
+        lambda steps, **kw: varying_run(steps, **kw), 100, split, tmp_path)
+    assert h2.step == h1.step  # the same number of steps in 4 passes
+    same_weights(straight, resumed)
+
+
+LISTED = [(torch.full((2, 1), float(k)), torch.full((2, 1), 2.0 * k + 1)) for k in range(5)]
+
+
+@pytest.mark.parametrize("split", [3, 5, 7])
+def test_a_list_of_batches_resumes_exactly(tmp_path, split):
+    def run(steps, **kw):
+        torch.manual_seed(0)
+        model = nn.Linear(1, 1)
+        train(model, LISTED, lambda m, b: (F.mse_loss(m(b[0]), b[1]), 2), steps=steps,
+              lr=0.01, eval_every=1, progress=False, log=None, **kw)
+        return model
+
+    same_weights(*kill_and_resume(run, 12, split, tmp_path))
+
+
+class NoState:
+    """Random batches without state_dict(): where it is cannot be saved."""
+
+    def __iter__(self):
+        for _ in range(4):
+            x = torch.randn(3, 2)
+            yield x, x.sum(-1, keepdim=True)
+
+
+class CarryingLoss:
+    """A loss that carries something across batches (has reset()) but cannot save it."""
+
+    def __init__(self):
+        self.carried = 0.0
+
+    def reset(self):
+        self.carried = 0.0
+
+    def __call__(self, model, batch):
+        x, y = batch
+        loss = F.mse_loss(model(x), y) + self.carried
+        self.carried = 0.01 * float(loss.detach())
+        return loss, len(y)
+
+
+def mse(model, batch):
+    x, y = batch
+    return F.mse_loss(model(x), y), len(y)
+
+
+def refused_before_training(tmp_path, error, match, data, loss, **kw):
+    model = nn.Linear(2, 1)
+    before = model.weight.detach().clone()
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(error, match=match):
+        train(model, data, loss, steps=3, checkpoint=ckpt, progress=False, log=None, **kw)
+    assert torch.equal(model.weight, before) and not ckpt.exists()
+    # without a checkpoint there is nothing to resume: the same run trains
+    train(model, data, loss, steps=3, progress=False, log=None, **kw)
+    assert not torch.equal(model.weight, before)
+
+
+def test_checkpointing_data_without_state_is_refused(tmp_path):
+    refused_before_training(tmp_path, TypeError, r"NoState, has no state_dict\(\)/load_state_dict"
+                            r"\(\).*give NoState both methods.*list of batches.*without a "
+                            "checkpoint", NoState(), mse)
+
+
+def test_checkpointing_a_generator_is_refused(tmp_path):
+    batches = ((torch.randn(3, 2), torch.randn(3, 1)) for _ in range(5))
+    model = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match="one-shot iterator.*cannot be replayed"):
+        train(model, batches, mse, steps=3, checkpoint=tmp_path / "run.pt", progress=False,
+              log=None)
+
+
+def test_checkpointing_a_loss_whose_state_cannot_be_saved_is_refused(tmp_path):
+    refused_before_training(tmp_path, TypeError, r"CarryingLoss, carries a state.*give "
+                            "CarryingLoss both methods", LISTED_2D, CarryingLoss())
+
+
+LISTED_2D = [(torch.randn(3, 2, generator=torch.Generator().manual_seed(k)),
+              torch.ones(3, 1) * k) for k in range(4)]
+
+
+def test_validating_on_the_shuffled_training_batcher_is_refused(tmp_path):
+    """Evaluation would draw the batcher's shuffles: a resumed run could not replay them."""
+    examples = [([1 + i % 4, 2], float(i % 3)) for i in range(12)]
+    data = PaddedBatches(examples, batch_size=4, seed=0)
+
+    def loss(model, batch):
+        x, lengths, y = batch
+        return F.mse_loss(model(x.float()).squeeze(-1), y.float()), len(y)
+
+    refused_before_training(tmp_path, ValueError, "val_data is the training batcher itself",
+                            data, loss, val_data=data)
+
+
+def test_a_deterministic_stream_may_validate_on_itself(tmp_path):
+    data = StreamBatches(STREAM, 4, 10)
+    train(CharLM(7, 8, 16), data, LanguageModelLoss(stateful=True), steps=2, val_data=data,
+          checkpoint=tmp_path / "run.pt", progress=False, log=None)
+    assert (tmp_path / "run.pt").exists()
