@@ -302,3 +302,99 @@ def test_sampled_ranks_use_the_same_negatives_and_never_the_target():
     draws = R.sample_negatives(np.array([4, 2, 5]), 6, 2, np.random.default_rng(3))
     want = [1 + int((d < t).sum()) for d, t in zip(draws, [4, 2, 5])]
     assert sampled.tolist() == again.tolist() == want
+
+
+def test_bpr_is_zero_not_nan_when_no_lane_has_a_negative():
+    logits = torch.randn(2, 5, requires_grad=True)
+    loss = R.bpr_in_batch(logits, torch.tensor([3, 3]))
+    assert torch.isfinite(loss) and float(loss.detach()) == 0.0
+    loss.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+    # the session loss counts the lanes that have a negative: none here, two of three below
+    model = CharLM(5, 4, 6, cell="gru")
+    step = R.SessionBatch(torch.tensor([[0], [1], [2]]), torch.tensor([[3], [3], [R.IGNORE]]),
+                          torch.tensor([True, True, True]))
+    value, n = R.SessionLoss("bpr")(model, step)
+    assert n == 0 and float(value.detach()) == 0.0
+    mixed = step._replace(y=torch.tensor([[3], [3], [1]]))
+    value, n = R.SessionLoss("bpr")(model, mixed)
+    assert n == 3 and torch.isfinite(value) and float(value.detach()) > 0
+    lone_pair = step._replace(y=torch.tensor([[3], [1], [R.IGNORE]]))
+    assert R.SessionLoss("bpr")(model, lone_pair)[1] == 2
+
+
+def test_fit_sessions_bpr_trains_when_sessions_share_the_next_item(one_thread):
+    """Three lanes that all want item 3 at the first step: BPR has no negative there."""
+    torch.manual_seed(0)
+    model = CharLM(5, 4, 8, cell="gru")
+    before = [p.detach().clone() for p in model.parameters()]
+    sessions = [[0, 3], [1, 3], [2, 3]] * 4 + [[0, 1, 2, 4]] * 2
+    hist = R.fit_sessions(model, sessions, epochs=2, batch_size=3, lr=0.01, loss="bpr",
+                          log=None)
+    assert not hist.diverged and all(np.isfinite(hist.train_loss))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("cls", [R.Markov, R.CoOccurrence, R.SessionItemKNN, R.MostPopular])
+def test_baselines_refuse_items_outside_the_index_when_scoring(cls):
+    scorer = cls(SESSIONS, 4)
+    for bad in ([[-1, 1]], [[0, -2, 1]], [[4, 1]], [[1, 2, 7]]):
+        with pytest.raises(ValueError, match=r"outside the item indices \[0, 4\)"):
+            R.rank_events(scorer, bad)
+    assert R.rank_events(scorer, [[0, 1]]).shape == (1,)
+    with pytest.raises(ValueError, match="training session"):
+        cls([[0, -1]], 4)
+
+
+def test_positive_counts_are_checked():
+    ranks = np.array([1.0, 3.0])
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="k must be a positive integer"):
+            R.recall_mrr(ranks, k=k)
+        with pytest.raises(ValueError, match="k must be a positive integer"):
+            R.breakdown(ranks, np.array([1, 1]), k=k)
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="neighbours"):
+            R.SessionItemKNN(SESSIONS, 4, neighbours=bad)
+        with pytest.raises(ValueError, match="chunk"):
+            R.rank_events(R.Markov(SESSIONS, 4), [[0, 1]], chunk=bad)
+        with pytest.raises(ValueError, match="batch_size"):
+            R.lm_scores(CharLM(4, 2, 3), batch_size=bad)
+    with pytest.raises(ValueError, match="negative item"):
+        R.SessionParallelBatches([[0, 1], [2, -1]], 2)
+
+
+def test_lm_scores_of_single_item_sessions_and_bad_items():
+    torch.manual_seed(0)
+    model = CharLM(6, 4, 5, cell="gru")
+    scorer = R.lm_scores(model, batch_size=2)
+    assert scorer([[3], [2]]).shape == (0, 6)
+    assert R.rank_events(scorer, [[3], [2]]).shape == (0,)
+    # a chunk of lone items next to a chunk with events: only the events are ranked
+    mixed = [[3], [2], [0, 4, 5]]
+    assert R.rank_events(scorer, mixed, chunk=2).tolist() \
+        == R.rank_events(scorer, [[0, 4, 5]]).tolist()
+    assert scorer(mixed).shape == (2, 6)
+    for bad in ([[-1, 1]], [[6, 1]]):
+        with pytest.raises(ValueError, match=r"outside the item indices \[0, 6\)"):
+            scorer(bad)
+
+
+def test_sampled_and_optimistic_ranks_never_worse_than_full_pessimistic():
+    """By construction: a target among a subset of its competitors, or given the ties, ranks
+    no worse; the chapter's sampled and optimistic numbers can only flatter."""
+    rng = np.random.default_rng(1)
+    sessions = [list(rng.integers(0, 30, size=rng.integers(2, 7))) for _ in range(50)]
+    table = rng.integers(0, 4, size=(30, 30)).astype(float)  # few values: many ties
+    scorer = lambda ss: table[[i for s in ss for i in s[:-1]]]  # noqa: E731
+    full = R.rank_events(scorer, sessions)
+    sampled = R.rank_events(scorer, sessions, negatives=10)
+    assert (sampled <= full).all() and (sampled < full).any()
+    scores = torch.from_numpy(np.random.default_rng(2).integers(0, 3, (40, 30)).astype(float))
+    targets = torch.arange(40) % 30
+    pess, opt, mean = (R.target_ranks(scores, targets, t)
+                       for t in ("pessimistic", "optimistic", "mean"))
+    assert (opt <= mean).all() and (mean <= pess).all() and (opt < pess).any()
+    for k in (1, 5, 20):
+        assert R.recall_mrr(opt, k)[0] >= R.recall_mrr(pess, k)[0]

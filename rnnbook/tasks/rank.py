@@ -13,9 +13,10 @@ over events, with ``0`` when ``rank > k``.
 
 The module holds the data preparation (:func:`time_split`), the session-parallel mini-batches
 of GRU4Rec (:class:`SessionParallelBatches`) and their loss (:class:`SessionLoss`), the ranking
-metrics, the count-based baselines (:class:`MostPopular`, :class:`Markov`,
-:class:`CoOccurrence`, :class:`SessionItemKNN`) and :func:`lm_scores`, which turns any language
-model over item ids (``(ids, state) -> (logits, state)``) into a scorer.
+metrics and :func:`lm_scores`, which turns any language model over item ids
+(``(ids, state) -> (logits, state)``) into a scorer. The count-based baselines
+(:class:`MostPopular`, :class:`Markov`, :class:`CoOccurrence`, :class:`SessionItemKNN`) live in
+:mod:`rnnbook.tasks.rank_baselines` and are importable from here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import datetime
 import heapq
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
@@ -32,7 +34,17 @@ from torch import Tensor, nn
 
 from ..layers import length_mask
 from ..text import pad
-from ..train import History, detach, eval_mode, model_device, train
+from ..train import History, detach, eval_mode, model_device, to_device, train
+from .rank_baselines import CoOccurrence, Markov, MostPopular, SessionItemKNN, check_items
+
+__all__ = [
+    "IGNORE", "TIES", "LOSSES", "collapse_repeats", "SessionSplit", "time_split", "SessionBatch",
+    "SessionParallelBatches", "reset_lanes", "in_batch_negatives", "bpr_in_batch",
+    "SessionLoss", "target_ranks", "recall_mrr", "Events", "events", "sample_negatives",
+    "rank_events", "lm_scores", "breakdown", "bucket", "fit_sessions",
+    # the count-based baselines, from rank_baselines
+    "MostPopular", "Markov", "CoOccurrence", "SessionItemKNN", "check_items",
+]
 
 IGNORE = -100
 TIES = ("pessimistic", "optimistic", "mean")
@@ -138,6 +150,13 @@ class SessionParallelBatches:
     from ``seed``). ``len()`` is the number of steps of the coming pass.
 
     ``plan()`` gives a whole pass as three ``(steps, B)`` tensors ``x``, ``y``, ``start``.
+
+    :meth:`state_dict` / :meth:`load_state_dict` follow
+    :class:`~rnnbook.batching.PaddedBatches`: the generator state from which the pass in
+    progress was shuffled, and ``position``, its steps already handed out. A pass is planned
+    whole from its shuffle, so replaying it and skipping ``position`` steps (the caller's job)
+    gives the very steps that were left, each lane in the middle of the same session; the
+    recurrent state those lanes carried is the loss's (:meth:`SessionLoss.state_dict`).
     """
 
     def __init__(self, sessions: Sequence[Sequence[int]], batch_size: int,
@@ -151,19 +170,27 @@ class SessionParallelBatches:
         if short:
             raise ValueError(f"session {short[0]} has {len(self.sessions[short[0]])} item(s): "
                              "every session needs at least 2 (an input and a target)")
+        negative = [k for k, s in enumerate(self.sessions) if min(s) < 0]
+        if negative:
+            raise ValueError(f"session {negative[0]} holds a negative item "
+                             f"({self.sessions[negative[0]]}): items are indices 0 .. V - 1")
         self.batch_size, self.shuffle = batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)
-        self._next_order = self._draw()
+        self._pass: Optional[dict[str, Any]] = None   # the pass in progress
+        self._next = self._draw()
 
-    def _draw(self) -> list[int]:
+    def _draw(self) -> tuple[Tensor, list[int]]:
+        """The coming pass: the generator state it is drawn from, and its order."""
+        before = self.generator.get_state()
         n = len(self.sessions)
-        return torch.randperm(n, generator=self.generator).tolist() if self.shuffle \
+        order = torch.randperm(n, generator=self.generator).tolist() if self.shuffle \
             else list(range(n))
+        return before, order
 
     def plan(self, order: Optional[list[int]] = None) -> tuple[Tensor, Tensor, Tensor]:
         """``x``, ``y`` (int64) and ``start`` (bool), each ``(steps, batch_size)``, for the
         sessions taken in ``order`` (default: the coming pass's order)."""
-        order = self._next_order if order is None else order
+        order = self._next[1] if order is None else order
         B = self.batch_size
         free = [(0, b) for b in range(B)]  # (step at which lane b is free, b)
         placed = []
@@ -185,10 +212,31 @@ class SessionParallelBatches:
     def __len__(self) -> int:
         return self.plan()[0].size(0)
 
+    def state_dict(self) -> dict[str, Any]:
+        """``{"generator": ByteTensor, "position": int}``: the generator state from which the
+        next iteration draws the order of the pass in progress (or of the next pass, when none
+        is in progress), and how many steps of that pass were already handed out."""
+        p = self._pass
+        if p is not None and 0 < p["position"] < p["steps"]:
+            return {"generator": p["start"].clone(), "position": p["position"]}
+        return {"generator": self._next[0].clone(), "position": 0}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`: the next iteration replays the saved pass from its
+        start (skipping its first ``position`` steps is the caller's job)."""
+        if not isinstance(state, dict) or not isinstance(state.get("generator"), Tensor):
+            raise ValueError("expected a SessionParallelBatches.state_dict(): a dict with the "
+                             f"generator state (a ByteTensor) and a position, got {state!r}")
+        self.generator.set_state(state["generator"])
+        self._next, self._pass = self._draw(), None
+
     def __iter__(self):
-        x, y, start = self.plan()
-        self._next_order = self._draw()
+        before, order = self._next
+        x, y, start = self.plan(order)
+        self._next = self._draw()
+        self._pass = current = {"start": before, "steps": x.size(0), "position": 0}
         for t in range(x.size(0)):
+            current["position"] += 1
             yield SessionBatch(x[t, :, None], y[t, :, None], start[t])
 
 
@@ -209,20 +257,31 @@ def reset_lanes(state: Any, start: Tensor) -> Any:
 LOSSES = ("xe", "bpr")
 
 
+def in_batch_negatives(targets: Tensor) -> Tensor:
+    """``(N, N)`` bool: ``[b, j]`` is set when row ``j``'s target is a negative for row
+    ``b``, i.e. another item than ``b``'s own target."""
+    return targets[None, :] != targets[:, None]
+
+
 def bpr_in_batch(logits: Tensor, targets: Tensor) -> Tensor:
     """BPR with the mini-batch's other targets as negatives (Hidasi et al. 2016, Sec. 3.1.2):
 
-        loss = -mean_{b, j != b} log sigmoid(r_{b, y_b} - r_{b, y_j})
+        loss = -mean_{(b, j) : y_j != y_b} log sigmoid(r_{b, y_b} - r_{b, y_j})
 
-    over the ``N`` rows of ``logits`` ``(N, V)`` (scores ``r``) and their ``targets`` ``(N,)``;
-    a negative that happens to be the row's own target (two lanes, same item) is left out."""
+    over the ``N`` rows of ``logits`` ``(N, V)`` (scores ``r``) and their ``targets`` ``(N,)``.
+    A negative that happens to be the row's own target (two lanes, same item) is left out, so
+    a row whose target every other row shares has no pair and adds nothing; when no row has a
+    negative (all ``N`` targets the same) the loss is ``0`` with zero gradient, not the mean
+    of nothing (NaN). :func:`in_batch_negatives` gives the pairs."""
     if logits.dim() != 2 or targets.shape != (logits.size(0),):
         raise ValueError(f"expected logits (N, V) and targets (N,), got {tuple(logits.shape)}"
                          f" and {tuple(targets.shape)}")
     if logits.size(0) < 2:
         raise ValueError("BPR in the batch needs at least two targets (one is the negative)")
+    keep = in_batch_negatives(targets)
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
     r = logits[:, targets]                                     # (N, N): r[b, j] = r_{b, y_j}
-    keep = targets[None, :] != targets[:, None]
     diff = r.diagonal()[:, None] - r
     return -F.logsigmoid(diff[keep]).mean()
 
@@ -233,8 +292,13 @@ class SessionLoss:
     Carries the recurrent state from step to step (detached: each step is one click) and
     zeroes it on the lanes that start a session, so no information crosses a session
     boundary. ``kind="xe"``: full-softmax cross-entropy ``-mean log softmax(logits)[y]`` over
-    the non-idle lanes; ``kind="bpr"``: :func:`bpr_in_batch` over them (pairwise ranking with
-    the other lanes' targets as negatives).
+    the non-idle lanes, which it counts; ``kind="bpr"``: :func:`bpr_in_batch` over them
+    (pairwise ranking with the other lanes' targets as negatives), counting the lanes that
+    have at least one negative (``0``, and a loss of ``0``, when none has).
+
+    :meth:`state_dict` / :meth:`load_state_dict` save and restore the carried state (tensors
+    and plain values), so that a run resumed in the middle of a pass carries on with the
+    lanes' states of the straight run.
     """
 
     def __init__(self, kind: str = "xe") -> None:
@@ -249,17 +313,35 @@ class SessionLoss:
     def fresh(self) -> SessionLoss:
         return SessionLoss(self.kind)
 
+    def state_dict(self) -> dict[str, Any]:
+        """``{"kind": str, "state": None | Tensor | tuple of Tensors}``: the carried state
+        ``(layers, B, H)`` (an LSTM's ``(h, c)``), on the CPU."""
+        return {"kind": self.kind, "state": to_device(detach(self.state), torch.device("cpu"))}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (of a loss of the same kind); the state moves to the
+        model's device at the next step."""
+        if not isinstance(state, dict) or "state" not in state:
+            raise ValueError(f"expected a SessionLoss.state_dict(), got {state!r}")
+        if state.get("kind", self.kind) != self.kind:
+            raise ValueError(f"the saved state is of a {state['kind']!r} loss, this loss is "
+                             f"{self.kind!r}: resume with the same kind of loss")
+        self.state = state["state"]
+
     def __call__(self, model: nn.Module, batch: SessionBatch) -> tuple[Tensor, int]:
         x, y, start = batch
-        logits, state = model(x, reset_lanes(self.state, start))
+        state = to_device(self.state, x.device) if self.state is not None else None
+        logits, state = model(x, reset_lanes(state, start))
         self.state = detach(state)
         busy = y.reshape(-1) != IGNORE
-        n = int(busy.sum())
         logits = logits.reshape(-1, logits.size(-1))
         if self.kind == "bpr":
-            if n < 2:  # no negative in the batch: nothing to learn from this step
+            targets = y.reshape(-1)[busy]
+            ranked = int(in_batch_negatives(targets).any(1).sum())  # lanes with a negative
+            if ranked == 0:  # no negative in the batch: nothing to learn from this step
                 return logits.sum() * 0.0, 0
-            return bpr_in_batch(logits[busy], y.reshape(-1)[busy]), n
+            return bpr_in_batch(logits[busy], targets), ranked
+        n = int(busy.sum())
         loss = F.cross_entropy(logits, y.reshape(-1), ignore_index=IGNORE,
                                reduction="sum") / max(n, 1)
         return loss, n
@@ -292,8 +374,14 @@ def target_ranks(scores: Tensor | np.ndarray, targets: Tensor | np.ndarray,
     return (1 + higher + extra).cpu().numpy()
 
 
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def recall_mrr(ranks: np.ndarray, k: int = 20) -> tuple[float, float]:
-    """``(Recall@k, MRR@k)`` from the targets' ranks."""
+    """``(Recall@k, MRR@k)`` from the targets' ranks; ``k`` is a positive number of items."""
+    _check_positive("k", k)
     ranks = np.asarray(ranks, dtype=np.float64)
     if ranks.size == 0:
         raise ValueError("no ranks to score")
@@ -346,13 +434,19 @@ def rank_events(scorer: Scorer, sessions: Sequence[Sequence[int]], ties: str = "
     By default the rank is over all ``V`` items. With ``negatives=m`` it is the *sampled* rank
     among the target and ``m`` other items drawn uniformly for each event (the same draws for
     every scorer, given ``seed``): the shortcut whose results Krichene and Rendle (2020) showed
-    to be inconsistent with the full ranking.
+    to be inconsistent with the full ranking. A sampled rank is never worse than the full
+    one (the target meets a subset of its competitors).
+
+    Sessions of a single item have no event; a chunk of only such sessions is not scored.
     """
+    _check_positive("chunk", chunk)
     out, rng = [], np.random.default_rng(seed)
     for lo in range(0, len(sessions), chunk):
         part = sessions[lo:lo + chunk]
+        want = sum(max(len(s) - 1, 0) for s in part)
+        if want == 0:
+            continue
         scores = np.asarray(scorer(part))
-        want = sum(len(s) - 1 for s in part)
         if scores.shape[0] != want:
             raise ValueError(f"the scorer gave {scores.shape[0]} rows for {want} events")
         targets = np.array([i for s in part for i in s[1:]], dtype=np.int64)
@@ -361,102 +455,7 @@ def rank_events(scorer: Scorer, sessions: Sequence[Sequence[int]], ties: str = "
             keep = np.concatenate([targets[:, None], neg], axis=1)
             scores, targets = np.take_along_axis(scores, keep, axis=1), np.zeros_like(targets)
         out.append(target_ranks(scores, targets, ties))
-    return np.concatenate(out)
-
-
-# --------------------------------------------------------------------------------------------
-# Count-based baselines
-# --------------------------------------------------------------------------------------------
-
-def _check_sessions(sessions: Sequence[Sequence[int]], n_items: int) -> None:
-    if not sessions:
-        raise ValueError("no training sessions")
-    for s in sessions:
-        if any(not 0 <= i < n_items for i in s):
-            raise ValueError(f"a session holds an item outside [0, {n_items}): {list(s)}")
-
-
-def _session_sets(sessions: Sequence[Sequence[int]], n_items: int) -> np.ndarray:
-    """``(sessions, V)`` 0/1 matrix: which items each session holds."""
-    m = np.zeros((len(sessions), n_items), dtype=np.float64)
-    for k, s in enumerate(sessions):
-        m[k, list(s)] = 1.0
-    return m
-
-
-class MostPopular:
-    """Score = the item's number of clicks in the training sessions; the same for every
-    event."""
-
-    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int):
-        _check_sessions(sessions, n_items)
-        self.counts = np.bincount([i for s in sessions for i in s], minlength=n_items
-                                  ).astype(np.float64)
-
-    def __call__(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
-        n = sum(len(s) - 1 for s in sessions)
-        return np.repeat(self.counts[None], n, axis=0)
-
-
-class _LastItem:
-    """Scores that depend on the last item only: row ``s_t`` of a ``(V, V)`` table."""
-
-    table: np.ndarray
-
-    def __call__(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
-        return self.table[[i for s in sessions for i in s[:-1]]]
-
-
-class Markov(_LastItem):
-    """First-order Markov: ``score(j | s_t = i) = #(i followed by j)`` in training."""
-
-    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int):
-        _check_sessions(sessions, n_items)
-        self.table = np.zeros((n_items, n_items))
-        pairs = np.array([(a, b) for s in sessions for a, b in zip(s, s[1:])]).reshape(-1, 2)
-        np.add.at(self.table, (pairs[:, 0], pairs[:, 1]), 1.0)
-
-
-class CoOccurrence(_LastItem):
-    """``score(j | s_t = i) = #(training sessions holding both i and j)``, ``j != i``."""
-
-    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int):
-        _check_sessions(sessions, n_items)
-        m = _session_sets(sessions, n_items)
-        self.table = m.T @ m
-        np.fill_diagonal(self.table, 0.0)
-
-
-class SessionItemKNN:
-    """Item-kNN over the whole session so far, recency weighted:
-
-        score_t(j) = sum_{u=1..t} (u / t) cos(s_u, j),   cos(i, j) = c_ij / sqrt(c_i c_j)
-
-    with ``c_ij`` the number of training sessions holding both items (``c_ii = 0``) and
-    ``c_i`` those holding ``i``: the last item weighs 1, the first ``1 / t``. With
-    ``neighbours`` only each item's that many most similar items keep their similarity.
-    """
-
-    def __init__(self, sessions: Sequence[Sequence[int]], n_items: int,
-                 neighbours: Optional[int] = None):
-        _check_sessions(sessions, n_items)
-        m = _session_sets(sessions, n_items)
-        co = m.T @ m
-        norm = np.sqrt(np.maximum(np.diag(co), 1.0))
-        np.fill_diagonal(co, 0.0)
-        self.sim = co / norm[:, None] / norm[None, :]
-        if neighbours is not None and neighbours < n_items:
-            cut = np.partition(self.sim, -neighbours, axis=1)[:, -neighbours][:, None]
-            self.sim = np.where(self.sim >= cut, self.sim, 0.0)
-
-    def __call__(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
-        rows = []
-        for s in sessions:
-            sims = self.sim[list(s[:-1])]                     # (n - 1, V)
-            t = np.arange(1, len(s))
-            weights = np.tril(np.arange(1, len(s))[None, :] / t[:, None])   # (n-1, n-1): u/t
-            rows.append(weights @ sims)
-        return np.concatenate(rows) if rows else np.zeros((0, self.sim.shape[1]))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,21 +466,24 @@ def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
     """A scorer from a language model over item ids, ``(ids (B, T), state) -> (logits, state)``.
 
     Each session runs from a zero state (``state=None``), padded at its end (which a causal
-    model never reads before the end); the logits after item ``t`` score the next item.
+    model never reads before the end); the logits after item ``t`` score the next item. Items
+    must be indices ``0 .. V - 1`` of the model's ``V`` outputs; sessions of a single item
+    have no event (``(0, V)`` scores when no session has one).
     """
+    _check_positive("batch_size", batch_size)
 
     def score(sessions: Sequence[Sequence[int]]) -> np.ndarray:
         dev, out = model_device(model), []
         with eval_mode(model):
-            for lo in range(0, len(sessions), batch_size):
-                # the prefix s_1 .. s_{n-1} of each session (one of a single item has no event)
-                prefixes = [s[:-1] for s in sessions[lo:lo + batch_size] if len(s) > 1]
-                if not prefixes:
-                    continue
-                ids, lengths = pad(prefixes)
+            # the prefix s_1 .. s_{n-1} of each session (one of a single item has no event)
+            prefixes = [list(s[:-1]) for s in sessions if len(s) > 1]
+            probe, _ = model(torch.zeros(1, 1, dtype=torch.long, device=dev))
+            check_items(prefixes, probe.size(-1), "a session to score")
+            for lo in range(0, len(prefixes), batch_size):
+                ids, lengths = pad(prefixes[lo:lo + batch_size])
                 logits, _ = model(ids.to(dev))
                 out.append(logits[length_mask(lengths, ids.size(1), dev)].float().cpu().numpy())
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.zeros((0, probe.size(-1)), np.float32)
 
     return score
 
