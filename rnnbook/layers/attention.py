@@ -13,8 +13,10 @@ with one of three scores:
 - ``"general"``  ``e_s = q^T W h_s``                       (Luong et al., 2015, multiplicative)
 - ``"additive"`` ``e_s = v^T tanh(W_q q + W_k h_s)``        (Bahdanau et al., 2015)
 
-A padded position gets the score ``-inf`` before the softmax, so its weight is exactly zero and
-neither its key nor its value can change the context: padding a source changes no output.
+A padded position's key and value are set to zero first (a zero weight times a NaN or
+infinite value would still be NaN) and its score to ``-inf`` before the softmax, so its weight
+is exactly zero: neither its key nor its value can change the context or its gradient,
+whatever they hold, and padding a source changes no output.
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ def masked_softmax(scores: Tensor, mask: Optional[Tensor]) -> Tensor:
     return torch.softmax(scores, dim=-1)
 
 
+def masked_values(values: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """``values`` ``(B, S, V)`` with the padded positions (``mask`` ``(B, S)`` false) set to
+    exactly 0, so that ``weights @ values`` never reads them, even when they hold NaN or
+    inf (``0 * nan`` is ``nan``). No gradient flows to them."""
+    return values if mask is None else values.masked_fill(~mask.unsqueeze(-1), 0.0)
+
+
 def dot_attention(query: Tensor, keys: Tensor, values: Tensor, mask: Optional[Tensor] = None,
                   scale: Optional[float] = None) -> tuple[Tensor, Tensor]:
     """Scaled dot-product attention: ``a = softmax_s(q k_s^T * scale)``, ``c = a V``.
@@ -76,6 +85,7 @@ def dot_attention(query: Tensor, keys: Tensor, values: Tensor, mask: Optional[Te
         raise ValueError(f"dot attention: the query has {query.size(-1)} features and the "
                          f"keys {keys.size(-1)}; they must be equal")
     scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
+    keys, values = masked_values(keys, mask), masked_values(values, mask)
     weights = masked_softmax(torch.bmm(query, keys.transpose(1, 2)) * scale, mask)
     return torch.bmm(weights, values), weights
 
@@ -128,6 +138,7 @@ class Attention(nn.Module):
             raise ValueError(f"Attention: expected query features {self.query_size} and key "
                              f"features {self.key_size}, got {query.size(-1)} and "
                              f"{keys.size(-1)}")
+        keys = masked_values(keys, mask)  # padding: zeros, whatever it held (NaN, inf)
         weights = masked_softmax(self.scores(query, keys), mask)
         context = torch.bmm(weights, keys)
         return (context.squeeze(1), weights.squeeze(1)) if single else (context, weights)
@@ -136,4 +147,4 @@ class Attention(nn.Module):
         return f"{self.query_size}, {self.key_size}, score={self.score!r}"
 
 
-__all__ = ["SCORES", "Attention", "dot_attention", "masked_softmax"]
+__all__ = ["SCORES", "Attention", "dot_attention", "masked_softmax", "masked_values"]
