@@ -20,6 +20,7 @@ from rnnbook.tasks.speech import (
     make_utterances,
     predict,
     recognise,
+    speaker_folds,
     speaker_split,
     train_and_score,
 )
@@ -136,6 +137,18 @@ def test_speaker_split():
     assert train.tolist() == [1, 3] and test.tolist() == [0, 2]
     with pytest.raises(ValueError, match="no recordings of speaker 'z'"):
         speaker_split(["a"], "z")
+
+
+def test_speaker_folds_test_and_validate_every_speaker_once():
+    who = ["b", "a", "c", "a", "d", "b", "c", "d", "a"]
+    folds = speaker_folds(who)
+    assert [(t, v) for t, v, *_ in folds] == [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a")]
+    for test, val, tr, va, te in folds:
+        assert sorted([*tr, *va, *te]) == list(range(len(who)))  # a partition
+        assert {who[i] for i in te} == {test} and {who[i] for i in va} == {val}
+        assert {who[i] for i in tr} == set(who) - {test, val}
+    with pytest.raises(ValueError, match="at least 3 speakers"):
+        speaker_folds(["a", "b", "a"])
 
 
 def test_frame_batches_pad_and_cover_every_recording_once():

@@ -50,6 +50,25 @@ def speaker_split(speakers: Sequence[str], held_out: str) -> tuple[np.ndarray, n
     return np.flatnonzero(~test), np.flatnonzero(test)
 
 
+def speaker_folds(speakers: Sequence[str]
+                  ) -> list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Leave-one-speaker-out with a validation speaker: one fold per speaker (in sorted
+    order), ``(test speaker, validation speaker, train, validation, test)`` with index arrays.
+    The validation speaker of a fold is the next speaker (cyclically), so every speaker is
+    tested once and validates once; the others train. Whatever is chosen on a fold's
+    validation speaker never sees its test speaker."""
+    names = sorted(set(np.asarray(speakers).tolist()))
+    if len(names) < 3:
+        raise ValueError(f"need at least 3 speakers (train, validation, test), got {names}")
+    who = np.asarray(speakers)
+    folds = []
+    for k, test in enumerate(names):
+        val = names[(k + 1) % len(names)]
+        folds.append((test, val, np.flatnonzero((who != test) & (who != val)),
+                      np.flatnonzero(who == val), np.flatnonzero(who == test)))
+    return folds
+
+
 class FrameBatches(PaddedBatches):
     """Padded mini-batches of float frames: ``(x (B, T, F), lengths (B,), y (B,))`` for integer
     labels, ``(x, lengths, y (B, S) padded with 0, y_lengths (B,))`` for label sequences.
