@@ -8,10 +8,15 @@ with ``a`` and ``b`` computed from the inputs alone, all steps at once. Unrolled
 ``h_t = A_t h_0 + sum_{s <= t} (A_t / A_s) b_s`` with ``A_t = a_1 ... a_t``, which two cumulative
 operations compute without a loop. In log space, with ``a*_t = sum_{r <= t} log a_r``::
 
-    log h_t = a*_t + logcumsumexp_{s <= t}(log b_s - a*_s)      (h_0 enters as b_0, a*_0 = 0)
+    h_t = exp(a*_t) h_0 + exp(a*_t + logcumsumexp_{s <= t}(log b_s - a*_s))
 
-(:func:`scan_log`, the form of the paper; products of many gates would underflow in linear
-space). :func:`scan_sequential` is the step-by-step loop, the same function.
+(:func:`scan_log`, the form of the paper, with ``h_0`` kept in linear space so that it may
+have any sign; products of many gates would underflow in linear space). ``a*_t`` grows in
+size with ``t``, and float32 keeps about seven digits of it: the error of ``log h_t`` grows
+with the length. :func:`scan_log` therefore restarts ``a*`` every ``CHUNK`` steps and carries
+``h`` from one chunk to the next with the exact recurrence: float32's error stays that of a
+``CHUNK``-step scan, whatever the length. :func:`scan_sequential` is the step-by-step
+loop, the same function.
 
 **minGRU.** ``z_t = sigmoid(x_t W_z^T + b_z)``, ``h~_t = g(x_t W_h^T + b_h)``,
 ``h_t = (1 - z_t) h_{t-1} + z_t h~_t``: ``a = 1 - z``, ``b = z h~``.
@@ -29,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 MODES = ("parallel", "sequential")
+CHUNK = 64  # steps of one log-space scan (scan_log)
 
 
 def log_g(u: Tensor) -> Tensor:
@@ -47,15 +53,39 @@ def scan_sequential(a: Tensor, b: Tensor, h0: Optional[Tensor] = None) -> Tensor
     return torch.stack(out, dim=1)
 
 
-def scan_log(log_a: Tensor, log_b: Tensor, log_h0: Optional[Tensor] = None) -> Tensor:
-    """The same recurrence, all steps at once, from ``log a``, ``log b`` ``(B, T, H)`` and
-    ``log h0`` ``(B, H)`` (``None``: ``h0 = 0``) -> ``h`` ``(B, T, H)`` (see the module)."""
-    a_star = torch.cumsum(log_a, dim=1)
-    if log_h0 is not None:
-        log_b = torch.cat([log_h0[:, None], log_b], dim=1)
-        a_star = F.pad(a_star, (0, 0, 1, 0))  # a*_0 = 0 for h_0
-    log_h = a_star + torch.logcumsumexp(log_b - a_star, dim=1)
-    return log_h.exp()[:, -log_a.size(1):]
+def scan_log(log_a: Tensor, log_b: Tensor, h0: Optional[Tensor] = None,
+             chunk: int = CHUNK) -> Tensor:
+    """The same recurrence from ``log a``, ``log b`` ``(B, T, H)`` and the state ``h0``
+    ``(B, H)`` (any sign; ``None``: zeros) -> ``h`` ``(B, T, H)``, ``chunk`` steps at a time.
+
+    Within a chunk, all steps at once in log space (``a*`` summed from the chunk's start):
+    ``h_t = exp(a*_t + logcumsumexp_{s <= t}(log b_s - a*_s)) + exp(a*_t) h_start``. Across
+    chunks the loop carries ``h_start``, one step per chunk. ``a*`` spans at most ``chunk``
+    steps, so its rounding error (relative to ``|a*|``) does not grow with ``T``.
+    """
+    if log_a.dim() != 3 or log_a.shape != log_b.shape:
+        raise ValueError(f"scan_log takes log_a and log_b of one shape (batch, time, hidden), "
+                         f"got {tuple(log_a.shape)} and {tuple(log_b.shape)}")
+    B, T, H = log_b.shape
+    if T == 0:
+        raise ValueError("scan_log got a sequence of no steps")
+    if h0 is not None and h0.shape != (B, H):
+        raise ValueError(f"h0 must have shape (batch, hidden) = {(B, H)}, got {tuple(h0.shape)}")
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1 step, got {chunk}")
+    C = min(chunk, T)
+    n = -(-T // C)  # chunks; the last one padded with a = b = 1, which no kept step reads
+    if n * C > T:
+        log_a, log_b = (F.pad(t, (0, 0, 0, n * C - T)) for t in (log_a, log_b))
+    log_a, log_b = log_a.reshape(B, n, C, H), log_b.reshape(B, n, C, H)
+    a_star = torch.cumsum(log_a, dim=2)
+    h = (a_star + torch.logcumsumexp(log_b - a_star, dim=2)).exp()  # from h = 0 at the start
+    if n > 1 or h0 is not None:
+        decay = a_star.exp()  # A_t / A_start
+        ends = scan_sequential(decay[:, :, -1], h[:, :, -1], h0)  # h at each chunk's end
+        first = torch.zeros_like(ends[:, :1]) if h0 is None else h0[:, None]
+        h = h + decay * torch.cat([first, ends[:, :-1]], dim=1)[:, :, None]
+    return h.reshape(B, n * C, H)[:, :T]
 
 
 class MinRNN(nn.Module):
@@ -64,7 +94,7 @@ class MinRNN(nn.Module):
     ``forward(x (B, T, F), h0 (1, B, H) or None) -> (h (B, T, H), h_T (1, B, H))``, the call
     signature of ``nn.GRU(batch_first=True)``, so :class:`~rnnbook.models.lm.CharLM` takes it.
     ``mode`` is ``"parallel"`` (:func:`scan_log`) or ``"sequential"`` (:func:`scan_sequential`);
-    both compute the same function. ``h0`` must be positive (the state of an earlier call is).
+    both compute the same function. ``h0`` may have any sign.
     """
 
     def __init__(self, input_size: int, hidden_size: int, kind: str = "gru",
@@ -104,7 +134,7 @@ class MinRNN(nn.Module):
         h0 = None if h0 is None else h0[0]
         log_a, log_b = self.log_coefficients(x)
         if self.mode == "parallel":
-            h = scan_log(log_a, log_b, None if h0 is None else h0.log())
+            h = scan_log(log_a, log_b, h0)
         else:
             h = scan_sequential(log_a.exp(), log_b.exp(), h0)
         return h, h[:, -1][None]
@@ -114,4 +144,4 @@ class MinRNN(nn.Module):
                 f"mode={self.mode!r}")
 
 
-__all__ = ["MODES", "log_g", "scan_sequential", "scan_log", "MinRNN"]
+__all__ = ["MODES", "CHUNK", "log_g", "scan_sequential", "scan_log", "MinRNN"]
