@@ -235,15 +235,82 @@ def test_beam_search_finds_the_best_sequence_when_wide_enough():
     torch.testing.assert_close(b.scores, best, rtol=1e-5, atol=1e-5)
 
 
-def test_grouped_split_keeps_sources_apart_and_all_references():
-    pairs = [(["a", str(i % 5)], ["x", str(i)]) for i in range(20)]
-    train, test = s2.grouped_split(pairs, 0.4, seed=0)
-    assert len(test) == 2
-    held = {tuple(src) for src, _ in test}
-    assert not held & {tuple(e) for e, _ in train}
+def test_normalise_expands_contractions_and_drops_punctuation():
+    assert s2.normalise(["i'm", "cold", "."]) == ("i", "am", "cold")
+    assert s2.normalise(["I", "am", "cold", "!"]) == ("i", "am", "cold")
+    assert s2.normalise(["you\u2019re", "tall"]) == s2.normalise(["you", "are", "tall", "."])
+    assert s2.normalise(["he", "doesn't", "know", "."]) == ("he", "does", "not", "know")
+    assert s2.normalise(["i", "can't", "."]) == s2.normalise(["i", "cannot"]) == ("i", "can",
+                                                                                   "not")
+    assert s2.normalise(["j'", "ai", "froid", "."]) == ("j'", "ai", "froid")
+    with pytest.raises(TypeError, match="tokenize"):
+        s2.normalise("i'm cold.")
+
+
+def _tok(text):
+    return s2.tokenize(text)
+
+
+def _twins():
+    """Pairs with contraction twins and French targets shared across sources."""
+    pairs = []
+    for i in range(40):
+        w = f"w{i}"
+        pairs.append((_tok(f"i'm {w}."), _tok(f"je suis {w} .")))
+        pairs.append((_tok(f"I am {w}!"), _tok(f"je suis {w} !")))
+        pairs.append((_tok(f"you're {w}."), _tok(f"tu es {w} .")))
+        pairs.append((_tok(f"you are {w}."), _tok(f"vous êtes {w} .")))
+    # a source whose French is also the French of another source ("i'm sick" / "i'm ill")
+    for i in range(0, 40, 4):
+        pairs.append((_tok(f"i'm x{i}."), _tok(f"je suis w{i} .")))
+    return pairs
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_split_leaks_nothing(seed):
+    pairs = _twins()
+    train, test, dropped = s2.grouped_split(pairs, 0.3, seed=seed)
+    train_src = {s2.normalise(e) for e, _ in train}
+    test_src = [s2.normalise(e) for e, _ in test]
+    assert not train_src & set(test_src)  # no normalised source on both sides
+    assert len(set(test_src)) == len(test_src)  # contraction twins are one test item
+    targets = {tuple(f) for _, f in train}
+    ntargets = {s2.normalise(f) for _, f in train}
+    for _, refs in test:  # no reference is (punctuation aside) a training target
+        assert not any(tuple(r) in targets or s2.normalise(r) in ntargets for r in refs)
+    # every pair is in training, in a test item's references, or in a dropped group
+    n_test_pairs = sum(len(r) for _, r in test)
+    assert len(train) + n_test_pairs <= len(pairs)
+    assert (dropped > 0) == (len(train) + n_test_pairs < len(pairs))
+
+
+def test_grouped_split_keeps_twins_together_and_collects_their_references():
+    pairs = _twins()
+    train, test, _ = s2.grouped_split(pairs, 0.3, seed=0)
     for src, refs in test:
-        assert refs == [f for e, f in pairs if e == src]
-    assert len(train) + sum(len(r) for _, r in test) == len(pairs)
+        key = s2.normalise(src)
+        twins = [e for e, _ in pairs if s2.normalise(e) == key]
+        assert refs == [f for e, f in pairs if s2.normalise(e) == key]
+        assert len(twins) == 2 or key[-1].startswith("x")  # "i'm w" and "i am w"
+        assert not any(e in twins for e, _ in train)  # both are out of training
+
+
+def test_grouped_split_drops_a_test_source_whose_reference_is_a_training_target():
+    a, b = (_tok("i'm ill."), _tok("je suis malade .")), (_tok("i'm sick."),
+                                                           _tok("je suis malade !"))
+    others = [(_tok(f"he is w{i}."), _tok(f"il est w{i} .")) for i in range(8)]
+    for seed in range(20):
+        split = s2.grouped_split([a, b] + others, 0.2, seed=seed)
+        held = [s for s, _ in split.test]
+        # "i'm ill" and "i'm sick" share a French translation: one cannot be tested while the
+        # other is trained on; when exactly one of them is held out, it is dropped
+        in_train = [p[0] in [e for e, _ in split.train] for p in (a, b)]
+        if in_train.count(True) == 1:
+            assert split.dropped >= 1 and a[0] not in held and b[0] not in held
+    with pytest.raises(ValueError, match="test_fraction"):
+        s2.grouped_split(others, 1.0)
+    with pytest.raises(ValueError, match="two distinct"):
+        s2.grouped_split([a, (_tok("i am ill !"), _tok("je suis malade ."))], 0.5)
 
 
 def test_prefix_filter_and_scores():
@@ -257,6 +324,9 @@ def test_prefix_filter_and_scores():
     assert s2.reference_streams(refs)[1] == ["je suis froid .", None]
     with pytest.raises(ValueError, match="hypotheses"):
         s2.corpus_scores([["a"]], refs)
+    sig = s2.signatures(refs)
+    assert sig["bleu"].startswith("nrefs:var|") and "tok:none" in sig["bleu"]
+    assert "nrefs:1|" in s2.signatures(refs[1:])["bleu"] and "nc:6" in sig["chrf"]
 
 
 class TreeModel(torch.nn.Module):

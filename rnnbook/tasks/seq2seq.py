@@ -93,22 +93,89 @@ def group_by_source(pairs: Sequence[Pair]) -> list[Group]:
     return [(list(e), refs) for e, refs in groups.items()]
 
 
-def grouped_split(pairs: Sequence[Pair], test_fraction: float, seed: int = 0
-                  ) -> tuple[list[Pair], list[Group]]:
-    """Split by *source* sentence: a random ``test_fraction`` of the distinct sources (seed
-    ``seed``) with all their translations is the test set, so no test source is seen in
-    training. Returns ``(training pairs, test groups)``."""
+# whole-word English contractions, then suffixes (``'s`` is read as "is": a key for
+# grouping near-duplicates, not a parser; "tom's" and "tom is" share a key, harmlessly)
+_WHOLE: dict[str, tuple[str, ...]] = {
+    "i'm": ("i", "am"), "won't": ("will", "not"), "can't": ("can", "not"),
+    "cannot": ("can", "not"), "shan't": ("shall", "not"), "ain't": ("am", "not"),
+    "let's": ("let", "us")}
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("n't", "not"), ("'re", "are"), ("'ve", "have"), ("'ll", "will"), ("'d", "would"),
+    ("'s", "is"), ("'m", "am"))
+
+
+def normalise(tokens: Sequence[str]) -> tuple[str, ...]:
+    """The key under which near-duplicate sentences meet: lower-cased, contractions
+    expanded, punctuation dropped. ``["I'm", "cold", "."]`` and ``["i", "am", "cold", "!"]``
+    both give ``("i", "am", "cold")``; ``"don't" -> ("do", "not")``. French tokens (no
+    English contractions) only lose case and punctuation."""
+    if isinstance(tokens, str):
+        raise TypeError("normalise takes a list of tokens, not a string: tokenize it first")
+    out: list[str] = []
+    for t in tokens:
+        t = t.lower().replace("\u2019", "'")
+        if not any(ch.isalnum() for ch in t):
+            continue  # a punctuation mark
+        if t in _WHOLE:
+            out += _WHOLE[t]
+            continue
+        for suffix, word in _SUFFIXES:
+            if t.endswith(suffix) and len(t) > len(suffix):
+                out += [t[:-len(suffix)], word]
+                break
+        else:
+            out.append(t)
+    return tuple(out)
+
+
+class Split(NamedTuple):
+    """A translation split: ``train`` pairs, ``test`` groups ``(source, references)`` and
+    the number of test groups ``dropped`` because a reference was a training target."""
+
+    train: list[Pair]
+    test: list[Group]
+    dropped: int
+
+
+def grouped_split(pairs: Sequence[Pair], test_fraction: float, seed: int = 0) -> Split:
+    """Split by *normalised source* (:func:`normalise`), with no reference seen in training.
+
+    1. Sources are grouped by their normalised English, so "i'm cold." and "i am cold !"
+       (contraction twins, punctuation variants) always land on the same side.
+    2. A random ``test_fraction`` of the groups (seed ``seed``) is held out; each held-out
+       group is one test item: its first source and the references of all its members.
+    3. A held-out group one of whose references is, punctuation aside, a training target is
+       dropped (neither trained on nor tested): a model could score it by recalling that
+       target. ``Split.dropped`` counts them.
+
+    So no normalised source is on both sides and no test reference equals a training target.
+    Returns ``Split(train pairs, test groups, dropped)``.
+    """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    groups = group_by_source(pairs)
-    if len(groups) < 2:
-        raise ValueError("need at least two distinct sources to split")
+    keys: dict[tuple[str, ...], list[int]] = {}
+    for i, (e, _) in enumerate(pairs):
+        keys.setdefault(normalise(e), []).append(i)
+    if len(keys) < 2:
+        raise ValueError("need at least two distinct (normalised) sources to split")
+    groups = list(keys.values())
     order = np.random.default_rng(seed).permutation(len(groups))
     n_test = max(1, round(test_fraction * len(groups)))
-    test = sorted(order[:n_test].tolist())
-    held = {tuple(groups[i][0]) for i in test}
-    train = [(list(e), list(f)) for e, f in pairs if tuple(e) not in held]
-    return train, [groups[i] for i in test]
+    held = set(order[:n_test].tolist())
+    train = [(list(pairs[i][0]), list(pairs[i][1]))
+             for g, members in enumerate(groups) if g not in held for i in members]
+    seen = {normalise(f) for _, f in train}
+    test, dropped = [], 0
+    for g in sorted(held):
+        refs: list[list[str]] = []
+        for i in groups[g]:
+            if list(pairs[i][1]) not in refs:
+                refs.append(list(pairs[i][1]))
+        if any(normalise(r) in seen for r in refs):
+            dropped += 1
+            continue
+        test.append((list(pairs[groups[g][0]][0]), refs))
+    return Split(train, test, dropped)
 
 
 def build_vocabs(pairs: Sequence[Pair], min_freq: int = 1) -> tuple[Vocab, Vocab]:
@@ -386,6 +453,23 @@ def corpus_scores(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequenc
             "chrf": sacrebleu.metrics.CHRF().corpus_score(h, streams).score}
 
 
+def signatures(refs: Sequence[Sequence[Sequence[str]]]) -> dict[str, str]:
+    """sacreBLEU's signatures of the metrics :func:`corpus_scores` computes on ``refs``
+    (``{"bleu": "nrefs:var|case:mixed|eff:no|tok:none|...", "chrf": ...}``): what a reader
+    needs to know which BLEU a number is. ``tok:none`` says the text was tokenised by us."""
+    import sacrebleu
+
+    if not refs or any(len(r) == 0 for r in refs):
+        raise ValueError("signatures need at least one source, each with a reference")
+    streams = reference_streams(refs)
+    h = [" ".join(r[0]) for r in refs]  # any hypotheses: a signature depends on the refs only
+    bleu = sacrebleu.metrics.BLEU(tokenize="none", force=True)
+    chrf = sacrebleu.metrics.CHRF()
+    bleu.corpus_score(h, streams)
+    chrf.corpus_score(h, streams)
+    return {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}
+
+
 def sentence_chrf(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequence[str]]]
                   ) -> np.ndarray:
     """sacrebleu's chrF of each hypothesis against all its references."""
@@ -413,8 +497,9 @@ def bleu_by_length(sources: Sequence[Sequence[str]], hyps: Sequence[Sequence[str
 
 
 __all__ = ["PREFIXES", "tokenize", "tokenize_fr", "prefix_filter", "length_filter",
-           "group_by_source",
+           "group_by_source", "normalise", "Split",
            "grouped_split", "build_vocabs", "examples", "batches", "teacher_forcing",
            "Seq2SeqLoss", "Hypotheses", "normalised", "greedy", "score", "beam_search", "strip",
-           "Translation", "translate", "reference_streams", "corpus_scores", "sentence_chrf",
+           "Translation", "translate", "reference_streams", "corpus_scores", "signatures",
+           "sentence_chrf",
            "bleu_by_length"]
