@@ -175,6 +175,8 @@ def test_frame_batches_pad_and_cover_every_recording_once():
         FrameBatches(feats[:2], [0], 2)
     with pytest.raises(ValueError, match="empty"):
         FrameBatches([], [], 2)
+    with pytest.raises(ValueError, match="empty list of versions"):
+        FrameBatches([[a], []], [0, 1], 2)
 
 
 def test_make_utterances_joins_recordings_with_silences():
