@@ -398,3 +398,38 @@ def test_sampled_and_optimistic_ranks_never_worse_than_full_pessimistic():
     assert (opt <= mean).all() and (mean <= pess).all() and (opt < pess).any()
     for k in (1, 5, 20):
         assert R.recall_mrr(opt, k)[0] >= R.recall_mrr(pess, k)[0]
+
+
+def test_event_gains_average_to_recall_and_mrr():
+    ranks = np.array([1.0, 2.0, 4.0, 25.0])
+    hit, rr = R.event_gains(ranks, k=3)
+    assert hit.tolist() == [1, 1, 0, 0] and rr.tolist() == [1, 0.5, 0, 0]
+    assert (hit.mean(), rr.mean()) == pytest.approx(R.recall_mrr(ranks, k=3))
+    with pytest.raises(ValueError, match="k must"):
+        R.event_gains(ranks, k=0)
+
+
+def test_paired_bootstrap_resamples_whole_sessions():
+    a = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    same = R.paired_bootstrap(a, a, np.arange(6))
+    assert same == (0.0, 0.0, 0.0)
+    shifted = R.paired_bootstrap(a + 0.25, a, np.arange(6))
+    assert shifted == pytest.approx((0.25, 0.25, 0.25))
+    # two sessions: one where a wins on each of its 3 events, one where it loses on its 3:
+    # a resample holds 0, 1 or 2 copies of each, so the mean difference is 1, 0 or -1
+    groups = np.array([7, 7, 7, 9, 9, 9])
+    diff, low, high = R.paired_bootstrap(np.array([1.0] * 3 + [0.0] * 3),
+                                         np.array([0.0] * 3 + [1.0] * 3), groups, n=500)
+    assert diff == 0 and low == -1 and high == 1
+    # many sessions, a better by 0.2 on average: the interval holds 0.2 and excludes 0
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(400), 3)
+    b = rng.random(1200)
+    diff, low, high = R.paired_bootstrap(b + 0.2 + 0.1 * rng.standard_normal(1200), b, g)
+    assert 0 < low < diff < high and low < 0.2 < high
+    with pytest.raises(ValueError, match="1-d"):
+        R.paired_bootstrap(a, a[:3], np.arange(6))
+    with pytest.raises(ValueError, match="level"):
+        R.paired_bootstrap(a, a, np.arange(6), level=1.5)
+    with pytest.raises(ValueError, match="n must"):
+        R.paired_bootstrap(a, a, np.arange(6), n=0)

@@ -40,8 +40,8 @@ from .rank_baselines import CoOccurrence, Markov, MostPopular, SessionItemKNN, c
 __all__ = [
     "IGNORE", "TIES", "LOSSES", "collapse_repeats", "SessionSplit", "time_split", "SessionBatch",
     "SessionParallelBatches", "reset_lanes", "in_batch_negatives", "bpr_in_batch",
-    "SessionLoss", "target_ranks", "recall_mrr", "Events", "events", "sample_negatives",
-    "rank_events", "lm_scores", "breakdown", "bucket", "fit_sessions",
+    "SessionLoss", "target_ranks", "recall_mrr", "event_gains", "paired_bootstrap", "Events",
+    "events", "sample_negatives", "rank_events", "lm_scores", "breakdown", "bucket", "fit_sessions",
     # the count-based baselines, from rank_baselines
     "MostPopular", "Markov", "CoOccurrence", "SessionItemKNN", "check_items",
 ]
@@ -387,6 +387,46 @@ def recall_mrr(ranks: np.ndarray, k: int = 20) -> tuple[float, float]:
         raise ValueError("no ranks to score")
     hit = ranks <= k
     return float(hit.mean()), float(np.where(hit, 1.0 / ranks, 0.0).mean())
+
+
+def event_gains(ranks: np.ndarray, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Per event, its hit ``rank <= k`` (0/1) and its reciprocal rank ``1 / rank`` (0 beyond
+    ``k``): the terms whose means are Recall@k and MRR@k."""
+    _check_positive("k", k)
+    ranks = np.asarray(ranks, dtype=np.float64)
+    hit = ranks <= k
+    return hit.astype(np.float64), np.where(hit, 1.0 / ranks, 0.0)
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, groups: np.ndarray, n: int = 2000,
+                     seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean(a - b), low, high)``: the mean paired difference of two methods' per-event
+    scores (:func:`event_gains`) and its percentile bootstrap interval at ``level``.
+
+    Each of the ``n`` resamples draws the groups (the test sessions, ``groups[e]`` for event
+    ``e``) with replacement and keeps all events of a drawn group, since the events of one
+    session are not independent; the difference is that of the resampled events' means. An
+    interval above zero says that ``a`` beats ``b`` on test sets like this one, not only on
+    this one."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    groups = np.asarray(groups)
+    if a.ndim != 1 or a.shape != b.shape or groups.shape != a.shape or a.size == 0:
+        raise ValueError(f"expected three equal, non-empty 1-d arrays (one value per event), "
+                         f"got shapes {a.shape}, {b.shape} and {groups.shape}")
+    _check_positive("n", n)
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    _, g = np.unique(groups, return_inverse=True)
+    sums = np.bincount(g, weights=a - b)
+    counts = np.bincount(g).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n)
+    for lo in range(0, n, 100):      # 100 resamples at a time: memory stays small
+        draw = rng.integers(0, len(sums), size=(min(100, n - lo), len(sums)))
+        diffs[lo:lo + len(draw)] = sums[draw].sum(1) / counts[draw].sum(1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    return float((a - b).mean()), float(low), float(high)
 
 
 class Events(NamedTuple):
