@@ -99,6 +99,10 @@ def test_state_bytes_fixed_for_rnn_and_growing_for_the_cache():
     for T in (4, 12):
         _, st = model(torch.zeros(1, T, dtype=torch.long))
         assert state_bytes(st) == 2 * 2 * T * 16 * 4 + 8 * T  # K, V per layer + the ids
+    mingru = MinRNNLM(V, 8, 3)
+    for T in (4, 12):
+        _, st = mingru(torch.zeros(1, T, dtype=torch.long))
+        assert state_bytes(st) == 3 * 8 * 4  # one float32 vector per layer
 
 
 def test_resumable_reads_on_and_wraps():
