@@ -1,6 +1,7 @@
 """Forecasting: windows line up, scalers see the training period only, baselines are exact
-where they should be, forecasters never look past their origin, recursive and direct give the
-right horizons, MAE/RMSE by hand."""
+where they should be, forecasters never look past their origin, recursive and MIMO give the
+right horizons, refits at rolling origins use the latest fit known at each origin, MAE/RMSE by
+hand, bad arguments are refused."""
 
 import numpy as np
 import pytest
@@ -67,7 +68,7 @@ def test_fit_forecaster_ignores_data_after_end():
     y = cycle_and_trend(120)
     other = y.copy()
     other[80:] += np.linspace(0, 50, 40)
-    kw = dict(kind="direct", horizon=3, length=12, hidden=4, epochs=1, batch_size=16)
+    kw = dict(kind="mimo", horizon=3, length=12, hidden=4, epochs=1, batch_size=16)
     a, _ = F.fit_forecaster(y, 80, **kw)
     b, _ = F.fit_forecaster(other, 80, **kw)
     np.testing.assert_array_equal(a.x_scaler.mean, b.x_scaler.mean)
@@ -121,11 +122,11 @@ def _forecasters():
     many = SequenceRegressor(1, 5, cell="lstm", out_features=24)
     s1, s24 = F.Scaler(np.array(0.5), np.array(2.0)), F.Scaler(np.zeros(24), np.ones(24))
     return (F.RecursiveForecaster(one, s1, s1, 12),
-            F.DirectForecaster(many, s1, s24, 12),
-            F.DirectForecaster(many, s1, s24, 12, base=F.seasonal_naive_drift))
+            F.MIMOForecaster(many, s1, s24, 12),
+            F.MIMOForecaster(many, s1, s24, 12, base=F.seasonal_naive_drift))
 
 
-@pytest.mark.parametrize("which", [0, 1, 2], ids=["recursive", "direct", "hybrid"])
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["recursive", "mimo", "hybrid"])
 def test_rnn_forecasters_shapes_and_no_look_ahead(which):
     fc = _forecasters()[which]
     y = cycle_and_trend(150)
@@ -157,7 +158,7 @@ def test_recursive_feeds_its_own_predictions_back():
     np.testing.assert_allclose(rec(y, np.array([o]), 12)[0, :3], expected, rtol=1e-5)
 
 
-def test_direct_forecast_is_origin_plus_one_output_per_horizon():
+def test_mimo_forecast_is_origin_plus_one_output_per_horizon():
     direct = _forecasters()[1]
     y = cycle_and_trend(80)
     o = 60
@@ -198,4 +199,128 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="origins must lie"):
         F.seasonal_naive_drift(np.arange(30.0), np.array([5]), 1)
     with pytest.raises(ValueError, match="kind must be"):
-        F.fit_forecaster(np.arange(100.0), 80, kind="mimo")
+        F.fit_forecaster(np.arange(100.0), 80, kind="seq2seq")
+    with pytest.raises(ValueError, match="one model per horizon.*'mimo'"):
+        F.fit_forecaster(np.arange(100.0), 80, kind="direct")
+
+
+@pytest.mark.parametrize("period", [0, -12, 1.5, True])
+def test_seasonal_methods_refuse_a_period_that_is_not_a_season(period):
+    """period=0 used to return y[o + 1 : o + 1 + horizon], the future itself."""
+    y = cycle_and_trend(120)
+    for method in (F.seasonal_naive, F.seasonal_naive_drift):
+        with pytest.raises(ValueError, match="period is the length of the season"):
+            method(y, np.array([60]), 3, period=period)
+    if not isinstance(period, float):
+        with pytest.raises(ValueError, match="period is the length of the season"):
+            F.harmonic_regression(y, np.array([60]), 3, period=period)
+
+
+def _needs():
+    """Each forecaster and the months of history it needs before its first origin."""
+    rec, mimo, hyb = _forecasters()
+    return [(F.seasonal_naive, 11), (F.seasonal_naive_drift, 12), (F.harmonic_regression, 6),
+            (rec, 12), (mimo, 12), (hyb, 12)]
+
+
+@pytest.mark.parametrize("which", range(6), ids=["naive", "drift", "lsq", "rec", "mimo", "hyb"])
+def test_an_origin_without_enough_history_is_refused_not_wrapped(which):
+    """Origin need - 1 would index y[-1], the last month of the series (NumPy wraps): refused.
+    Origin need is the earliest allowed, and its forecast ignores the end of the series."""
+    method, need = _needs()[which]
+    y = cycle_and_trend(120)
+    with pytest.raises(ValueError, match="origins must lie"):
+        method(y, np.array([need - 1]), 3)
+    changed = y.copy()
+    changed[-30:] = 1e6  # months a wrapped index would read
+    np.testing.assert_allclose(method(y, np.array([need]), 3),
+                               method(changed, np.array([need]), 3))
+
+
+@pytest.mark.parametrize("which", range(6), ids=["naive", "drift", "lsq", "rec", "mimo", "hyb"])
+@pytest.mark.parametrize("horizon", [0, -1, 2.0])
+def test_a_horizon_below_one_month_is_refused(which, horizon):
+    method, _ = _needs()[which]
+    with pytest.raises(ValueError, match="horizon is the number of months"):
+        method(cycle_and_trend(120), np.array([60]), horizon)
+
+
+def test_rolling_origin_refuses_empty_or_zero_horizons():
+    y = cycle_and_trend(120)
+    with pytest.raises(ValueError, match="horizon is the number of months"):
+        F.rolling_origin(y, F.seasonal_naive, np.arange(100, 110), (0, 12))
+    with pytest.raises(ValueError, match="horizons is empty"):
+        F.rolling_origin(y, F.seasonal_naive, np.arange(100, 110), ())
+
+
+@pytest.mark.parametrize("end", [121, 500, 0, -5])
+def test_fit_forecaster_refuses_an_end_outside_the_series(end):
+    y = cycle_and_trend(120)
+    with pytest.raises(ValueError, match=r"end must be an integer in \[1, 120\]"):
+        F.fit_forecaster(y, end, horizon=3, length=12, hidden=4, epochs=1)
+    with pytest.raises(ValueError, match=r"end must be an integer in \[1, 120\]"):
+        F.change_windows(y, 12, 3, end)
+
+
+def test_harmonic_regression_refuses_a_history_too_short_for_its_coefficients():
+    with pytest.raises(ValueError, match="cannot fit 7 coefficients"):
+        F.harmonic_regression(cycle_and_trend(120), np.array([60]), 3, history=6)
+
+
+# ---------------------------------------------------------------- refits at rolling origins
+
+class Constant:
+    """A forecaster that forecasts its own label, to see which fit served which origin."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, y, origins, horizon):
+        return np.full((len(origins), horizon), self.value)
+
+
+def test_rolling_forecaster_uses_the_latest_fit_known_at_each_origin():
+    """The fit on y[:e] serves origins o >= e - 1 (y[e - 1] is then known), until the next."""
+    fc = F.RollingForecaster((50, 62, 74), (Constant(0.0), Constant(1.0), Constant(2.0)))
+    origins = np.array([49, 60, 61, 72, 73, 100])
+    np.testing.assert_array_equal(fc(np.zeros(120), origins, 2)[:, 0], [0, 0, 1, 1, 2, 2])
+    with pytest.raises(ValueError, match="before the first fit"):
+        fc(np.zeros(120), np.array([48]), 2)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        F.RollingForecaster((50, 50), (Constant(0.0), Constant(1.0)))
+
+
+def test_fine_tune_copies_trains_and_sees_only_y_before_end():
+    y = cycle_and_trend(120)
+    fc, _ = F.fit_forecaster(y, 80, "mimo", horizon=3, length=12, hidden=4, epochs=1,
+                             batch_size=16)
+    before = [p.detach().clone() for p in fc.model.parameters()]
+    a, _ = F.fine_tune(fc, y, 92, epochs=2, lr=1e-2, batch_size=16)
+    for p, q in zip(fc.model.parameters(), before):
+        torch.testing.assert_close(p, q)  # the original is left as it was
+    assert any(not torch.equal(p, q) for p, q in zip(a.model.parameters(), before))
+    assert a.x_scaler is not fc.x_scaler and np.array_equal(a.x_scaler.mean, fc.x_scaler.mean)
+    other = y.copy()
+    other[92:] += 100.0
+    b, _ = F.fine_tune(fc, other, 92, epochs=2, lr=1e-2, batch_size=16)
+    for p, q in zip(a.model.parameters(), b.model.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_roll_refits_once_per_later_end_and_never_looks_ahead():
+    y = cycle_and_trend(150)
+    kw = dict(horizon=3, length=12, hidden=4, epochs=1, batch_size=16)
+    fc, _ = F.fit_forecaster(y, 80, "mimo", **kw)
+    rolled, hist = F.roll(fc, y, [80, 92, 104], tune_epochs=1, lr=1e-2, batch_size=16)
+    assert len(hist) == 2 and rolled.forecasters[0] is fc
+    assert rolled.forecasters[1] is not fc and rolled.forecasters[2] is not rolled.forecasters[1]
+    frozen, none = F.roll(fc, y, [80, 92, 104], tune_epochs=0)
+    assert none == [] and all(f is fc for f in frozen.forecasters)
+    o = np.array([79, 95, 110])
+    changed = y.copy()
+    changed[111:] = -1e6
+    np.testing.assert_allclose(rolled(y, o, 3), rolled(changed, o, 3))
+    np.testing.assert_allclose(rolled(y, o[:1], 3), fc(y, o[:1], 3))
+    assert not np.allclose(rolled(y, o[2:], 3), fc(y, o[2:], 3))
+    with pytest.raises(ValueError, match="tune_epochs must be an integer >= 0"):
+        F.roll(fc, y, [80, 92], tune_epochs=-1)
