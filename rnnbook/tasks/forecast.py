@@ -82,7 +82,7 @@ def windows(y: np.ndarray, length: int, horizon: int = 1) -> tuple[np.ndarray, n
 
     ``X[i] = y[i : i + length]`` (shape ``(N, length)``) and ``Y[i] = y[i + length :
     i + length + horizon]`` (shape ``(N, horizon)``), ``N = len(y) - length - horizon + 1``:
-    the origin of row ``i`` is ``i + length - 1``. Direct multi-step training uses all the
+    the origin of row ``i`` is ``i + length - 1``. MIMO multi-step training uses all the
     columns of ``Y``; one-step training uses ``Y[:, 0]``.
     """
     y = np.asarray(y, dtype=np.float64)
