@@ -193,10 +193,10 @@ def harmonic_regression(y: np.ndarray, origins: np.ndarray, horizon: int, degree
     y = _series(y)
     _period(period, integer=False)
     horizon = _horizon(horizon)
-    if history is not None and history < degree + 1 + 2 * harmonics:
-        raise ValueError(f"history={history} months cannot fit {degree + 1 + 2 * harmonics} "
-                         "coefficients: give more months (or None for all)")
     p = degree + 1 + 2 * harmonics
+    if history is not None and history < p:
+        raise ValueError(f"history={history} months cannot fit {p} coefficients: give more "
+                         "months (or None for all)")
     origins = _origins(y, origins, p - 1)
     out = np.empty((len(origins), horizon))
     for i, o in enumerate(origins):
