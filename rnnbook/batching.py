@@ -13,7 +13,9 @@
 - the batcher does not skip anything itself: the caller (:func:`rnnbook.train`) skips the
   first ``position`` batches of the replayed pass, those it already trained on.
 
-A batcher without randomness (:class:`StreamBatches`) returns an empty state. A checkpointed
+A batcher without randomness (:class:`StreamBatches`) returns an empty state. A random one
+inherits the bookkeeping from :class:`ReplayablePasses` (as :class:`PaddedBatches`,
+``tasks.forecast.ShuffledBatches`` and ``tasks.rank.SessionParallelBatches`` do). A checkpointed
 run on data that has neither these methods nor is a list/tuple of batches is refused.
 """
 
@@ -92,7 +94,37 @@ class StreamBatches:
             yield LMBatch(self.data[:, start:stop], self.data[:, start + 1: stop + 1])
 
 
-class PaddedBatches:
+class ReplayablePasses:
+    """The resume bookkeeping of a batcher that shuffles with a ``torch.Generator``.
+
+    A subclass calls :meth:`_begin_pass` with the generator's state from which a pass is drawn
+    and the pass's number of batches, and :meth:`_handed_out` after each batch it yields;
+    :meth:`_pass_state` is then its ``state_dict()``, given the state the *next* pass would be
+    drawn from. Restoring is the subclass's (it knows its generator); it calls
+    :meth:`_forget_pass`.
+    """
+
+    _pass: Optional[dict[str, Any]] = None   # start state, batches, batches handed out
+
+    def _begin_pass(self, start: torch.Tensor, batches: int) -> None:
+        self._pass = {"start": start, "batches": batches, "position": 0}
+
+    def _handed_out(self) -> None:
+        self._pass["position"] += 1          # type: ignore[index]
+
+    def _pass_state(self, upcoming: torch.Tensor) -> dict[str, Any]:
+        """``{"generator": ByteTensor, "position": int}``: the state of the pass in progress
+        (``position`` of its batches handed out) or, when none is, ``upcoming`` and 0."""
+        p = self._pass
+        if p is not None and 0 < p["position"] < p["batches"]:
+            return {"generator": p["start"].clone(), "position": p["position"]}
+        return {"generator": upcoming, "position": 0}
+
+    def _forget_pass(self) -> None:
+        self._pass = None
+
+
+class PaddedBatches(ReplayablePasses):
     """Shuffled mini-batches of ``(ids, label)`` examples, padded, with their lengths.
 
     Yields :class:`PaddedBatch` ``(x, lengths, y)`` as :func:`rnnbook.text.pad_collate` builds
@@ -125,8 +157,6 @@ class PaddedBatches:
         self.batch_size, self.pad_id = batch_size, pad_id
         self.shuffle, self.sort_by_length, self.drop_last = shuffle, sort_by_length, drop_last
         self._generator = torch.Generator().manual_seed(seed)
-        # the pass in progress: generator state at its start, its batches, batches handed out
-        self._pass: Optional[dict[str, Any]] = None
 
     def __len__(self) -> int:
         n = len(self.examples)
@@ -152,25 +182,22 @@ class PaddedBatches:
         """The example indices of each batch of one pass, counting the batches handed out."""
         start = self._generator.get_state()
         batches = self._order()
-        self._pass = current = {"start": start, "batches": len(batches), "position": 0}
+        self._begin_pass(start, len(batches))
         for idx in batches:
-            current["position"] += 1
+            self._handed_out()
             yield idx
 
     def state_dict(self) -> dict[str, Any]:
         """``{"generator": ByteTensor, "position": int}``: the generator state from which the
         next iteration draws the shuffle of the pass in progress (or of the next pass, when none
         is in progress), and how many batches of that pass were already handed out."""
-        p = self._pass
-        if p is not None and 0 < p["position"] < p["batches"]:
-            return {"generator": p["start"].clone(), "position": p["position"]}
-        return {"generator": self._generator.get_state(), "position": 0}
+        return self._pass_state(self._generator.get_state())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`: the next iteration replays the saved pass from its
         start (skipping its first ``position`` batches is the caller's job)."""
         self._generator.set_state(state["generator"])
-        self._pass = None
+        self._forget_pass()
 
     def __iter__(self) -> Iterator[PaddedBatch]:
         from .text import pad_collate
@@ -180,4 +207,5 @@ class PaddedBatches:
             yield PaddedBatch(*collate([self.examples[i] for i in idx]))
 
 
-__all__ = ["LMBatch", "PaddedBatch", "StreamBatches", "PaddedBatches", "pad"]
+__all__ = ["LMBatch", "PaddedBatch", "StreamBatches", "ReplayablePasses", "PaddedBatches",
+           "pad"]

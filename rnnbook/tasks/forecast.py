@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..batching import ReplayablePasses
 from ..config import seed_everything
 from ..models.regressor import SequenceRegressor
 from ..train import History, eval_mode, model_device, train
@@ -240,7 +241,7 @@ def change_windows(y: np.ndarray, length: int, horizon: int, end: int,
     return x, future - ref
 
 
-class ShuffledBatches:
+class ShuffledBatches(ReplayablePasses):
     """Mini-batches ``(x, y)`` of tensors, reshuffled at every pass with a seeded generator, so
     a run repeats exactly. ``x`` is ``(N, T)`` or ``(N, T, F)`` (a feature axis of 1 is added
     to 2-D inputs); ``y`` is ``(N,)`` or ``(N, K)``.
@@ -261,8 +262,6 @@ class ShuffledBatches:
                              f"{len(self.y)}), at least one, and a batch size >= 1")
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
-        # the pass in progress: generator state at its start, its batches, batches handed out
-        self._pass: Optional[dict[str, Any]] = None
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
@@ -270,20 +269,17 @@ class ShuffledBatches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         start = self.generator.get_state()
         order = torch.randperm(len(self.x), generator=self.generator)
-        self._pass = current = {"start": start, "batches": len(self), "position": 0}
+        self._begin_pass(start, len(self))
         for i in range(0, len(order), self.batch_size):
             j = order[i: i + self.batch_size]
-            current["position"] += 1
+            self._handed_out()
             yield self.x[j], self.y[j]
 
     def state_dict(self) -> dict[str, Any]:
         """``{"generator": ByteTensor, "position": int}``: the generator state from which the
         next iteration draws the order of the pass in progress (or of the next pass, when none
         is in progress), and how many batches of that pass were already handed out."""
-        p = self._pass
-        if p is not None and 0 < p["position"] < p["batches"]:
-            return {"generator": p["start"].clone(), "position": p["position"]}
-        return {"generator": self.generator.get_state(), "position": 0}
+        return self._pass_state(self.generator.get_state())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`: the next iteration replays the saved pass from its
@@ -297,7 +293,7 @@ class ShuffledBatches:
             raise ValueError(f"the state's position {state['position']} does not fit these "
                              f"{len(self)} batches per pass: it was saved for other data")
         self.generator.set_state(state["generator"])
-        self._pass = None
+        self._forget_pass()
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:

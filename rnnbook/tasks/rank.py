@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..batching import ReplayablePasses
 from ..layers import length_mask
 from ..text import pad
 from ..train import History, detach, eval_mode, model_device, to_device, train
@@ -138,7 +139,7 @@ class SessionBatch(NamedTuple):
     start: Tensor
 
 
-class SessionParallelBatches:
+class SessionParallelBatches(ReplayablePasses):
     """GRU4Rec's session-parallel mini-batches over sessions of item indices.
 
     ``batch_size`` lanes each read one session after another, one click per step: at step
@@ -176,7 +177,6 @@ class SessionParallelBatches:
                              f"({self.sessions[negative[0]]}): items are indices 0 .. V - 1")
         self.batch_size, self.shuffle = batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)
-        self._pass: Optional[dict[str, Any]] = None   # the pass in progress
         self._next = self._draw()
 
     def _draw(self) -> tuple[Tensor, list[int]]:
@@ -216,10 +216,7 @@ class SessionParallelBatches:
         """``{"generator": ByteTensor, "position": int}``: the generator state from which the
         next iteration draws the order of the pass in progress (or of the next pass, when none
         is in progress), and how many steps of that pass were already handed out."""
-        p = self._pass
-        if p is not None and 0 < p["position"] < p["steps"]:
-            return {"generator": p["start"].clone(), "position": p["position"]}
-        return {"generator": self._next[0].clone(), "position": 0}
+        return self._pass_state(self._next[0].clone())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a :meth:`state_dict`: the next iteration replays the saved pass from its
@@ -228,15 +225,16 @@ class SessionParallelBatches:
             raise ValueError("expected a SessionParallelBatches.state_dict(): a dict with the "
                              f"generator state (a ByteTensor) and a position, got {state!r}")
         self.generator.set_state(state["generator"])
-        self._next, self._pass = self._draw(), None
+        self._next = self._draw()
+        self._forget_pass()
 
     def __iter__(self):
         before, order = self._next
         x, y, start = self.plan(order)
         self._next = self._draw()
-        self._pass = current = {"start": before, "steps": x.size(0), "position": 0}
+        self._begin_pass(before, x.size(0))
         for t in range(x.size(0)):
-            current["position"] += 1
+            self._handed_out()
             yield SessionBatch(x[t, :, None], y[t, :, None], start[t])
 
 
