@@ -14,8 +14,10 @@ import torch
 from torch import Tensor, nn
 
 from .check import best_seconds
+from .history import History
+from .runtime import eval_mode, model_device
 from .tasks.lm import LanguageModelLoss
-from .train import History, eval_mode, model_device, train
+from .train import train
 
 
 def _ids(model: nn.Module, batch: int, length: int, seed: int = 0) -> Tensor:

@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .train import eval_mode, model_device
+from .runtime import eval_mode, model_device
 
 
 def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0,

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .train import History
+from .history import History
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .models.lm import CharLM
-from .train import eval_mode, model_device
+from .runtime import eval_mode, model_device
 
 
 def gradient_by_distance(model: CharLM, ids: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from ..train import eval_mode
+from ..runtime import eval_mode
 from .gru import GRU
 from .lstm import LSTM
 

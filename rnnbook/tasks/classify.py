@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..batching import PaddedBatches
+from ..runtime import eval_mode, model_device
 from ..text import EOS, PAD, UNK, Vocab, word_tokenize
-from ..train import eval_mode, model_device
 
 _URL = re.compile(r"https?://\S+")
 # WikiText marks split numbers and hyphens as " @-@ ", " @,@ ", " @.@ " and rare words as <unk>

@@ -26,8 +26,10 @@ from torch import Tensor, nn
 
 from ..batching import ReplayablePasses
 from ..config import seed_everything
+from ..history import History
 from ..models.regressor import SequenceRegressor
-from ..train import History, eval_mode, model_device, train
+from ..runtime import eval_mode, model_device
+from ..train import train
 from .regress import regression_loss
 
 Forecaster = Callable[[np.ndarray, np.ndarray, int], np.ndarray]

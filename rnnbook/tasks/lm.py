@@ -19,9 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..batching import StreamBatches
+from ..history import History
 from ..ngram import AddKLM, KneserNeyLM
+from ..runtime import detach, eval_mode, model_device
 from ..text import word_tokenize
-from ..train import History, detach, eval_mode, model_device, train
+from ..train import train
 
 
 class LanguageModelLoss:

@@ -33,9 +33,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..batching import ReplayablePasses
+from ..history import History
 from ..layers import length_mask
+from ..runtime import detach, eval_mode, model_device, to_device
 from ..text import pad
-from ..train import History, detach, eval_mode, model_device, to_device, train
+from ..train import train
 from .rank_baselines import CoOccurrence, Markov, MostPopular, SessionItemKNN, check_items
 
 __all__ = [

@@ -25,8 +25,8 @@ from torch import Tensor, nn
 from ..batching import PaddedBatches
 from ..layers import length_mask
 from ..models.seq2seq import select
+from ..runtime import eval_mode, model_device
 from ..text import BOS, EOS, Vocab, pad, word_tokenize
-from ..train import eval_mode, model_device
 
 Pair = tuple[list[str], list[str]]
 Group = tuple[list[str], list[list[str]]]  # a source and all its references

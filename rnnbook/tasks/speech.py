@@ -24,8 +24,9 @@ from torch import Tensor, nn
 from ..audio import log_mel, normalise
 from ..batching import PaddedBatches
 from ..layers import Lengths
+from ..runtime import eval_mode, model_device
 from ..text import pad
-from ..train import eval_mode, model_device, train
+from ..train import train
 from .classify import ClassificationLoss
 
 Recording = tuple[np.ndarray, int, int, str]

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..batching import PaddedBatches
+from ..runtime import eval_mode, model_device, to_device
 from ..text import PAD, UNK, Vocab, pad_collate
-from ..train import eval_mode, model_device, to_device
 
 Pair = tuple[list[str], list[str]]  # (words, tags) of one sentence
 IGNORE = -100

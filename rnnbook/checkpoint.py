@@ -1,0 +1,229 @@
+"""Atomic, verified checkpoints of a training run.
+
+A checkpoint file is a header (``MAGIC``, the SHA-256 of the payload, its length in bytes)
+followed by the payload, ``torch.save`` of a dict of tensors and plain values; loading checks
+the header and the checksum before ``torch.load(weights_only=True)`` reads the payload.
+:func:`rnnbook.train` writes and resumes from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import pickle
+import random
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .history import History
+from .runtime import model_device, to_device
+
+MAGIC = b"rnnbook checkpoint 2\n"  #: the first bytes of every checkpoint file
+_HEADER = len(MAGIC) + 32 + 8  # magic, SHA-256 digest of the payload, payload length (LE)
+_ZIP = b"PK\x03\x04"  # a bare torch.save file: a checkpoint of an older rnnbook
+
+
+class CorruptCheckpoint(ValueError):
+    """A checkpoint file is empty, cut short, damaged (its checksum does not match) or not a
+    checkpoint at all. The message names the file and what to do."""
+
+
+def _rng_state() -> dict[str, Any]:
+    """Every global random state a run uses, as tensors and plain values (``weights_only``)."""
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    py_version, py_internal, py_gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"name": str(np_name), "keys": [int(k) for k in np_keys], "pos": int(np_pos),
+                  "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)},
+        "python": [int(py_version), [int(v) for v in py_internal], py_gauss],
+    }
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available():
+        for i, s in enumerate(cuda[: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(s.cpu(), i)
+    n = state["numpy"]
+    np.random.set_state((n["name"], np.asarray(n["keys"], dtype=np.uint32), n["pos"],
+                         n["has_gauss"], n["cached_gaussian"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def _class_name(obj: Any) -> str | None:
+    return None if obj is None else f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    step: int, history: History, scheduler: Any = None, *,
+                    data: Any = None, loss_fn: Any = None,
+                    loop: dict[str, int] | None = None) -> None:
+    """Write a checkpoint atomically: a crash mid-write never leaves a broken file behind.
+
+    Besides the model, optimiser and scheduler states, the step and the :class:`History`, it
+    holds the optimiser's (and scheduler's) class, every global random state (torch, CUDA,
+    NumPy, Python), the state of ``data`` and of ``loss_fn`` when they have a ``state_dict()``
+    (the shuffle of :class:`~rnnbook.batching.PaddedBatches`, the carried state of a stateful
+    :class:`~rnnbook.tasks.lm.LanguageModelLoss`) and ``loop``, :func:`train`'s place in the
+    data (``{"epoch": e, "position": k}``: ``k`` batches of pass ``e`` trained on), so that a
+    resumed run repeats the same batches, shuffles and dropout masks. The payload holds tensors
+    and plain Python values only, so that :func:`load_checkpoint` can read it with
+    ``torch.load(weights_only=True)``; the file starts with a header holding the payload's
+    SHA-256 and length, which :func:`load_checkpoint` verifies.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "optimizer_class": _class_name(optimizer),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scheduler_class": _class_name(scheduler),
+            "step": step, "history": history.to_dict(), "rng": _rng_state(),
+            "data": data.state_dict() if callable(getattr(data, "state_dict", None)) else None,
+            "loss": loss_fn.state_dict() if callable(getattr(loss_fn, "state_dict", None))
+            else None,
+            "loop": dict(loop) if loop is not None else None}
+    buffer = io.BytesIO()
+    torch.save(ckpt, buffer)
+    payload = buffer.getbuffer()
+    header = MAGIC + hashlib.sha256(payload).digest() + len(payload).to_bytes(8, "little")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(header)
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        with contextlib.suppress(OSError, AttributeError):  # make the rename durable (POSIX)
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The dict that :func:`save_checkpoint` wrote to ``path``, once the header and the
+    checksum are verified; :class:`CorruptCheckpoint` (naming the file) otherwise."""
+    path = Path(path)
+    raw = path.read_bytes()  # a missing file: FileNotFoundError, which names it
+
+    def corrupt(problem: str) -> CorruptCheckpoint:
+        return CorruptCheckpoint(
+            f"{path} is not a usable checkpoint: {problem}. Its contents cannot be trusted: "
+            "delete it and start a fresh run (train(..., overwrite=True) replaces it), or "
+            "resume from an intact copy")
+
+    verified = raw.startswith(MAGIC)
+    if not raw:
+        raise corrupt("the file is empty (0 bytes), as a write that never finished leaves it")
+    if verified:
+        if len(raw) < _HEADER:
+            raise corrupt(f"it is cut short: {len(raw)} bytes, less than its {_HEADER}-byte "
+                          "header")
+        digest = raw[len(MAGIC):len(MAGIC) + 32]
+        size = int.from_bytes(raw[len(MAGIC) + 32:_HEADER], "little")
+        payload = memoryview(raw)[_HEADER:]
+        if len(payload) != size:
+            how = "cut short" if len(payload) < size else "longer than written"
+            raise corrupt(f"it is {how}: its header records {size:,} bytes of data, the file "
+                          f"holds {len(payload):,}")
+        if hashlib.sha256(payload).digest() != digest:
+            raise corrupt("its data do not match the SHA-256 checksum stored in it, so some of "
+                          "its bytes changed after it was written (a damaged disk or copy)")
+        source = io.BytesIO(payload)
+    elif raw.startswith(_ZIP):
+        warnings.warn(f"{path} has no checksum (an older rnnbook wrote it), so its integrity "
+                      "cannot be checked; the checkpoints this version writes have one",
+                      stacklevel=3)
+        source = io.BytesIO(raw)
+    else:
+        raise corrupt(f"it does not start with the header that save_checkpoint writes (its "
+                      f"first bytes are {raw[:16]!r}): it is another kind of file, or its "
+                      "start is damaged")
+    try:
+        ckpt = torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise pickle.UnpicklingError(
+            f"refusing to load {path}: it is not a checkpoint of tensors and plain values as "
+            f"save_checkpoint writes, and unpickling it could run arbitrary code ({e})") from e
+    except Exception as e:
+        if verified:  # the bytes are those written: not damage, an incompatible reader
+            raise RuntimeError(f"{path} is intact (its checksum matches) but torch.load cannot "
+                               f"read it: {e}. Was it written by another PyTorch version?"
+                               ) from e
+        raise corrupt(f"torch.load cannot read it ({type(e).__name__}: {e})") from e
+    if not isinstance(ckpt, dict) or not {"model", "step", "history"} <= ckpt.keys():
+        raise corrupt("it does not hold the model, step and history that save_checkpoint "
+                      "writes")
+    return ckpt
+
+
+def _restore(ckpt: dict[str, Any], path: str | Path, model: nn.Module,
+             optimizer: torch.optim.Optimizer | None, scheduler: Any, data: Any, rng: bool,
+             loss_fn: Any) -> tuple[int, History]:
+    """Load the states of a checkpoint read by :func:`_read_checkpoint` (see
+    :func:`load_checkpoint`)."""
+    for what, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+        saved, given = ckpt.get(f"{what}_class"), _class_name(obj)
+        if obj is not None and saved is not None and saved != given:
+            raise ValueError(f"{path} was saved with the {what} {saved}, not {given}: resume "
+                             f"with the same {what} class, or start a fresh run")
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    try:
+        model.load_state_dict(ckpt["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt.get("scheduler") is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+    except Exception:
+        model.load_state_dict(before)
+        raise
+    if data is not None and ckpt.get("data") is not None and hasattr(data, "load_state_dict"):
+        data.load_state_dict(ckpt["data"])
+    if (loss_fn is not None and ckpt.get("loss") is not None
+            and hasattr(loss_fn, "load_state_dict")):
+        loss_fn.load_state_dict(to_device(ckpt["loss"], model_device(model)))
+    if rng and ckpt.get("rng") is not None:
+        _set_rng_state(ckpt["rng"])
+    return ckpt["step"], History(**ckpt["history"])
+
+
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None
+                    = None, scheduler: Any = None, *, data: Any = None, rng: bool = False,
+                    loss_fn: Any = None) -> tuple[int, History]:
+    """Restore a model (and optimiser, scheduler) saved by :func:`save_checkpoint`.
+
+    Returns ``(step, history)``. With ``data`` (an object with ``load_state_dict``, such as
+    :class:`~rnnbook.batching.PaddedBatches`) its saved state is restored too, likewise with
+    ``loss_fn`` (a stateful loss, its carried state moved to the model's device), and with
+    ``rng=True`` the global random states (torch, CUDA, NumPy, Python).
+
+    The header's length and SHA-256 checksum are verified first: a file that is empty, cut
+    short, damaged or not a checkpoint raises :class:`CorruptCheckpoint` (a ``ValueError``)
+    naming it. (A checkpoint of an older rnnbook, without a checksum, loads with a warning.)
+    The payload is read with ``torch.load(weights_only=True)``: a file that holds arbitrary
+    Python objects (which unpickling could make run code) is refused with
+    :class:`pickle.UnpicklingError`. An optimiser or scheduler of another class than the saved
+    one is refused with :class:`ValueError` before anything is loaded; if loading fails
+    anyway, the model keeps the weights it had.
+    """
+    return _restore(_read_checkpoint(path), path, model, optimizer, scheduler, data, rng,
+                    loss_fn)
+
+
+
+__all__ = ["MAGIC", "CorruptCheckpoint", "save_checkpoint", "load_checkpoint"]
