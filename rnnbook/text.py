@@ -13,6 +13,8 @@ from torch.nn.utils.rnn import pad_sequence
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
+#: the label of a padded position, which every loss skips (``ignore_index`` of PyTorch's losses)
+IGNORE = -100
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[^\w\s]|_", re.UNICODE)
 
@@ -192,7 +194,7 @@ def pad_collate(pad_id: int = 0):
         elif isinstance(first, (int, float)):  # class labels: integers (a bool counts as 0/1)
             y = _id_tensor([int(v) if isinstance(v, bool) else v for v in labels])
         else:
-            y, _ = pad(labels, -100)
+            y, _ = pad(labels, IGNORE)
         return x, lengths, y
 
     return collate

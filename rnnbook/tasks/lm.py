@@ -22,7 +22,7 @@ from ..batching import StreamBatches
 from ..history import History
 from ..ngram import AddKLM, KneserNeyLM
 from ..runtime import detach, eval_mode, model_device
-from ..text import word_tokenize
+from ..text import IGNORE, word_tokenize
 from ..train import train
 
 
@@ -35,7 +35,7 @@ class LanguageModelLoss:
     :meth:`state_dict`/:meth:`load_state_dict` save and restore it (checkpoints).
     """
 
-    def __init__(self, stateful: bool = False, ignore_index: int = -100):
+    def __init__(self, stateful: bool = False, ignore_index: int = IGNORE):
         self.stateful, self.ignore_index = stateful, ignore_index
         self.state: Any = None
 

@@ -36,7 +36,7 @@ from ..batching import ReplayablePasses
 from ..history import History
 from ..layers import length_mask
 from ..runtime import detach, eval_mode, model_device, to_device
-from ..text import pad
+from ..text import IGNORE, pad
 from ..train import train
 from .rank_baselines import CoOccurrence, Markov, MostPopular, SessionItemKNN, check_items
 
@@ -49,7 +49,6 @@ __all__ = [
     "MostPopular", "Markov", "CoOccurrence", "SessionItemKNN", "check_items",
 ]
 
-IGNORE = -100
 TIES = ("pessimistic", "optimistic", "mean")
 Scorer = Callable[[Sequence[Sequence[int]]], np.ndarray]
 

@@ -26,7 +26,7 @@ from ..batching import PaddedBatches
 from ..layers import length_mask
 from ..models.seq2seq import select
 from ..runtime import eval_mode, model_device
-from ..text import BOS, EOS, Vocab, pad, word_tokenize
+from ..text import BOS, EOS, IGNORE, Vocab, pad, word_tokenize
 
 Pair = tuple[list[str], list[str]]
 Group = tuple[list[str], list[list[str]]]  # a source and all its references
@@ -228,11 +228,11 @@ class Seq2SeqLoss:
         x, lengths, y = batch
         tgt_in, target = teacher_forcing(y, getattr(model, "pad_id", 0))
         logits = model(x, lengths, tgt_in)
-        n = int((target != -100).sum())
+        n = int((target != IGNORE).sum())
         if n == 0:
             raise ValueError("the batch has no target tokens")
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), target.reshape(-1),
-                               ignore_index=-100, label_smoothing=self.label_smoothing)
+                               ignore_index=IGNORE, label_smoothing=self.label_smoothing)
         return loss, n
 
 

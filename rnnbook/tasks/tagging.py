@@ -18,10 +18,9 @@ from torch import nn
 
 from ..batching import PaddedBatches
 from ..runtime import eval_mode, model_device, to_device
-from ..text import PAD, UNK, Vocab, pad_collate
+from ..text import IGNORE, PAD, UNK, Vocab, pad_collate
 
 Pair = tuple[list[str], list[str]]  # (words, tags) of one sentence
-IGNORE = -100
 
 
 def words_and_tags(sentences: Iterable[Any], column: str = "upos") -> list[Pair]:
