@@ -19,7 +19,8 @@ from pathlib import Path
 
 CDN = re.compile(r"<script[^>]+src=\"https?://[^\"]+\"")
 PINNED = re.compile(r"git\+https://github\.com/rnnbook/rnnbook@[0-9a-f]{40}")
-UNPINNED = re.compile(r"git\+https://github\.com/rnnbook/rnnbook(?!@[0-9a-f]{40})")
+# the first cell's install source, a string of its own ("..." or &quot;...&quot; in a page)
+UNPINNED = re.compile(r'(?:"|&quot;)git\+https://github\.com/rnnbook/rnnbook(?:"|&quot;)')
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\"]+\.ipynb")
 ROOT = Path(__file__).resolve().parents[1]
 EDITION_SCRIPT = ROOT / "scripts" / "colab_edition.py"

@@ -11,9 +11,10 @@ first cell that says which build the numbers come from, and the chapter's refere
 It then points each page's "open in Colab" button at that edition, which is published with the
 HTML (see the "About this build" page). Running the edition recomputes every number.
 
-The install line of the edition, and of each built page, names the commit the book was built
-from (``git+https://github.com/rnnbook/rnnbook@<sha>``), so that a page opened months later
-installs the code that computed its numbers, not whatever ``main`` holds then. The commit is
+The install line of the edition's first cell, and of that cell on each built page, names the
+commit the book was built from (``git+https://github.com/rnnbook/rnnbook@<sha>``), so that a
+page opened months later installs the code that computed its numbers, not whatever ``main``
+holds then. The commit is
 ``git rev-parse HEAD`` of this clone, or ``$RNNBOOK_COMMIT`` where the build has no git.
 """
 
@@ -40,10 +41,12 @@ CODE = re.compile(r"(?P<code>^```(?!\{).*?^```[ \t]*$|``[^\n]+?``|`[^`\n]+`)", r
 TOKEN = re.compile(f"{CODE.pattern}|{ROLE.pattern}", re.M | re.S)
 FENCE = re.compile(r"^```\{(?P<kind>\w+)\}[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 EDITION = "colab"
-# The install source of the chapters' first cell (the moving default branch) ...
+# The install source of the chapters' first cell (``REPO = "..."``, the moving default branch),
+# a string of its own in Python source or in a page's highlighted HTML. The pip lines in the
+# prose ("rnnbook @ git+...") are instructions for the reader, not what a page installs.
 INSTALL_URL = "git+https://github.com/rnnbook/rnnbook"
-# ... where it ends a string, in Python source or in a page's highlighted HTML.
-UNPINNED = re.compile(re.escape(INSTALL_URL) + r"(?=\"|&quot;|&#34;)")
+UNPINNED = re.compile(r'(?:(?<=")|(?<=&quot;)|(?<=&#34;))' + re.escape(INSTALL_URL)
+                      + r'(?="|&quot;|&#34;)')
 SHA = re.compile(r"[0-9a-f]{40}")
 
 

@@ -115,8 +115,10 @@ def test_edition_installs_the_commit_it_was_built_from():
     nb = json.loads((ROOT / "book" / "lstm.ipynb").read_text(encoding="utf-8"))
     out = ce.edition(nb, "lstm", _AnyValue(), BIB, {"lstm": "LSTM"}, "2026-01-01", SHA)
     first = "".join(next(c for c in out["cells"] if c["cell_type"] == "code")["source"])
-    assert f'"rnnbook[book] @ git+https://github.com/rnnbook/rnnbook@{SHA}"' in first
+    assert f'REPO = "git+https://github.com/rnnbook/rnnbook@{SHA}"' in first
+    assert 'f"rnnbook[book] @ {REPO}"' in first
     assert "rnnbook/rnnbook\"" not in first                      # nothing left unpinned
+    assert max(map(len, first.splitlines())) <= 88                # no line scrolls on the page
 
 
 def test_edition_refuses_a_first_cell_it_cannot_pin():
@@ -127,12 +129,15 @@ def test_edition_refuses_a_first_cell_it_cannot_pin():
 
 
 def test_pin_install_in_the_page_html():
-    html = ('<span class="s2">&quot;rnnbook[book] @ git+https://github.com/rnnbook/rnnbook'
-            '&quot;</span> <a href="https://github.com/rnnbook/rnnbook">repo</a>')
+    html = ('<span class="n">REPO</span> <span class="o">=</span> <span class="s2">&quot;'
+            'git+https://github.com/rnnbook/rnnbook&quot;</span> '
+            '<a href="https://github.com/rnnbook/rnnbook">repo</a> '
+            '<code>pip install "rnnbook @ git+https://github.com/rnnbook/rnnbook"</code>')
     pinned, n = ce.pin_install(html, SHA)
     assert n == 1
-    assert f"rnnbook/rnnbook@{SHA}&quot;" in pinned
+    assert f"&quot;git+https://github.com/rnnbook/rnnbook@{SHA}&quot;" in pinned
     assert 'href="https://github.com/rnnbook/rnnbook"' in pinned  # other links left alone
+    assert 'install "rnnbook @ git+https://github.com/rnnbook/rnnbook"' in pinned  # the prose
     assert ce.pin_install(pinned, SHA) == (pinned, 0)             # pinning twice changes nothing
 
 
