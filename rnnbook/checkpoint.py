@@ -225,5 +225,4 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
                     loss_fn)
 
 
-
 __all__ = ["MAGIC", "CorruptCheckpoint", "save_checkpoint", "load_checkpoint"]

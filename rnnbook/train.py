@@ -25,11 +25,8 @@ from torch import nn
 from .checkpoint import (  # noqa: F401  (re-exported: rnnbook.train.save_checkpoint, ...)
     MAGIC,
     CorruptCheckpoint,
-    _class_name,
     _read_checkpoint,
     _restore,
-    _rng_state,
-    _set_rng_state,
     load_checkpoint,
     save_checkpoint,
 )
