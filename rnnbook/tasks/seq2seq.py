@@ -438,33 +438,36 @@ def corpus_scores(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[Sequenc
     """sacrebleu on space-joined tokens (``tokenize='none'``): ``{"bleu": multi-reference
     BLEU, "bleu_single": BLEU against the first reference only, "chrf": multi-reference chrF}``.
     """
-    import sacrebleu
-
     if len(hyps) != len(refs) or not hyps:
         raise ValueError(f"{len(hyps)} hypotheses for {len(refs)} sources")
     if any(len(r) == 0 for r in refs):
         raise ValueError("every source needs at least one reference")
     h = [" ".join(t) for t in hyps]
     streams = reference_streams(refs)
-    # force: the text is tokenised on purpose (sacrebleu would warn about it)
-    bleu = sacrebleu.metrics.BLEU(tokenize="none", force=True)
+    bleu, chrf = _metrics()
     return {"bleu": bleu.corpus_score(h, streams).score,
             "bleu_single": bleu.corpus_score(h, streams[:1]).score,
-            "chrf": sacrebleu.metrics.CHRF().corpus_score(h, streams).score}
+            "chrf": chrf.corpus_score(h, streams).score}
+
+
+def _metrics() -> tuple[Any, Any]:
+    """sacreBLEU's BLEU and chrF as :func:`corpus_scores` computes them and
+    :func:`signatures` describes them: on space-joined tokens (``tokenize='none'``; ``force``,
+    since the text is tokenised on purpose and sacreBLEU would warn about it)."""
+    import sacrebleu
+
+    return sacrebleu.metrics.BLEU(tokenize="none", force=True), sacrebleu.metrics.CHRF()
 
 
 def signatures(refs: Sequence[Sequence[Sequence[str]]]) -> dict[str, str]:
     """sacreBLEU's signatures of the metrics :func:`corpus_scores` computes on ``refs``
     (``{"bleu": "nrefs:var|case:mixed|eff:no|tok:none|...", "chrf": ...}``): what a reader
     needs to know which BLEU a number is. ``tok:none`` says the text was tokenised by us."""
-    import sacrebleu
-
     if not refs or any(len(r) == 0 for r in refs):
         raise ValueError("signatures need at least one source, each with a reference")
     streams = reference_streams(refs)
     h = [" ".join(r[0]) for r in refs]  # any hypotheses: a signature depends on the refs only
-    bleu = sacrebleu.metrics.BLEU(tokenize="none", force=True)
-    chrf = sacrebleu.metrics.CHRF()
+    bleu, chrf = _metrics()
     bleu.corpus_score(h, streams)
     chrf.corpus_score(h, streams)
     return {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}
