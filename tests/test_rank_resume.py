@@ -2,11 +2,13 @@
 straight run bit for bit: the batcher saves the shuffle of the pass in progress and its
 position, the loss saves the lanes' carried state."""
 
+import functools
 import io
 
 import numpy as np
 import pytest
 import torch
+from resume import kill_and_resume, same_weights
 
 import rnnbook
 from rnnbook.models.lm import CharLM
@@ -110,9 +112,5 @@ def session_run(steps, kind, **kw):
 @pytest.mark.parametrize("split", [PASS // 2, PASS, PASS + PASS // 2 + 1],
                          ids=["in pass 1", "pass end", "in pass 2"])
 def test_session_training_resumes_bit_exactly(tmp_path, kind, split):
-    straight = session_run(TOTAL, kind)
-    ckpt = tmp_path / "ck.pt"
-    session_run(split, kind, checkpoint=ckpt, eval_every=split)
-    resumed = session_run(TOTAL, kind, checkpoint=ckpt, eval_every=split, resume=True)
-    for (name, a), b in zip(straight.named_parameters(), resumed.parameters()):
-        assert torch.equal(a, b), name
+    run = functools.partial(session_run, kind=kind)
+    same_weights(*kill_and_resume(run, TOTAL, split, tmp_path, eval_every=split))

@@ -3,6 +3,7 @@ refused at the start."""
 
 import pytest
 import torch
+from resume import kill_and_resume, same_weights
 from torch import nn
 from torch.nn import functional as F
 
@@ -13,22 +14,6 @@ from rnnbook.synthetic import AddingBatches
 from rnnbook.tasks.lm import LanguageModelLoss
 from rnnbook.tasks.regress import regression_loss
 from rnnbook.train import train
-
-
-def same_weights(a: nn.Module, b: nn.Module) -> None:
-    for (name, p), q in zip(a.named_parameters(), b.parameters()):
-        assert torch.equal(p, q), name
-
-
-def kill_and_resume(run, total: int, split: int, tmp_path):
-    """``run(steps, **kw)`` builds a fresh model, data and loss from a seed and trains; returns
-    the straight model and the model of a run stopped at ``split`` and resumed to ``total``."""
-    straight = run(total)
-    ckpt = tmp_path / f"split{split}.pt"
-    run(split, checkpoint=ckpt)
-    resumed = run(total, checkpoint=ckpt, resume=True)
-    return straight, resumed
-
 
 # a stream of 4 rows x 60 tokens: 6 batches of 10 steps per pass (the last one 9)
 STREAM = torch.randint(0, 7, (240,), generator=torch.Generator().manual_seed(3))

@@ -5,6 +5,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from resume import kill_and_resume, same_weights
 
 import rnnbook
 from rnnbook.audio import spec_augment
@@ -278,9 +279,4 @@ def _train_frames(steps, seed=0, **kw):
 
 @pytest.mark.parametrize("split", [5, 7])  # 5: at a pass boundary, 7: inside a pass
 def test_training_on_frame_batches_resumes_bit_exactly(tmp_path, split):
-    straight = _train_frames(12)
-    ckpt = tmp_path / "ck.pt"
-    _train_frames(split, checkpoint=ckpt)
-    resumed = _train_frames(12, seed=123, checkpoint=ckpt, resume=True)
-    for (name, a), b in zip(straight.named_parameters(), resumed.parameters()):
-        assert torch.equal(a, b), name
+    same_weights(*kill_and_resume(_train_frames, 12, split, tmp_path, resume_seed=123))
