@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import inspect
+import json
+import os
 import re
 import warnings
 from pathlib import Path
@@ -78,9 +80,15 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     printed, so a reader still sees every number the text quotes. Returns ``None``, so a glue
     on the last line of a cell adds no stray output to the page. A NumPy or PyTorch scalar is
     glued as the Python number it holds: myst-nb formats the value's text, and NumPy 2 writes
-    ``np.float64(0.5)``, which a format such as ``:.1f`` cannot read.
+    ``np.float64(0.5)``, which a format such as ``:.1f`` cannot read. With the environment
+    variable ``RNNBOOK_GLUE_LOG`` set to a path, every glued name and value is appended to that
+    file as a JSON line (``scripts/glue_diff.py`` compares two such logs).
     """
     value = _plain(value)
+    log = os.environ.get("RNNBOOK_GLUE_LOG")
+    if log:  # one JSON line per glue: lets a change be checked for numbers that moved
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"name": name, "value": repr(value)}) + "\n")
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
