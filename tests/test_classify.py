@@ -22,8 +22,6 @@ from rnnbook.tasks.classify import (
     build_vocab,
     confident_mistakes,
     encode,
-    init_from_lm,
-    lm_stream,
     majority_baseline,
     most_confused,
     predict,
@@ -32,8 +30,8 @@ from rnnbook.tasks.classify import (
     tfidf_baseline,
     tfidf_cross_val,
     tokenize,
-    wikitext_tokens,
 )
+from rnnbook.tasks.pretrain import init_from_lm, lm_stream, wikitext_tokens
 
 TEXTS = ["a gorgeous , witty film", "dull and tedious", "witty and gorgeous",
          "a tedious , dull mess", "gorgeous", "dull"]

@@ -79,7 +79,7 @@ class TextClassifier(nn.Module):
     attention weights ``(B, T)`` of ``pooling="attention"``. ``dropout`` acts on the embeddings
     and on the pooled vector. The embedding and the recurrent layer are named ``embed`` and
     ``encoder.rnn``, like :class:`~rnnbook.models.CharLM`'s ``embed`` and ``rnn``, so a language
-    model's weights load into them (:func:`rnnbook.tasks.classify.init_from_lm`).
+    model's weights load into them (:func:`rnnbook.tasks.pretrain.init_from_lm`).
     """
 
     def __init__(self, vocab_size: int, num_classes: int, embed_size: int = 64,

@@ -1,6 +1,7 @@
 """Text classification: tokens and batches, the loss, predictions, scores, the baselines a
 practitioner tries first (majority class, TF-IDF n-grams + logistic regression), error
-analysis, and the language-model pre-training that initialises a classifier.
+analysis (the language-model pre-training that initialises a classifier is
+:mod:`rnnbook.tasks.pretrain`).
 
 An example is a text and one class id: ``("a gorgeous, witty film", 1)``. Texts become word ids
 (:func:`tokenize`, :class:`~rnnbook.text.Vocab`); batches are
@@ -20,28 +21,15 @@ from torch import nn
 
 from ..batching import PaddedBatches
 from ..runtime import eval_mode, model_device
-from ..text import EOS, PAD, UNK, Vocab, word_tokenize
+from ..text import PAD, UNK, Vocab, word_tokenize
 
 _URL = re.compile(r"https?://\S+")
-# WikiText marks split numbers and hyphens as " @-@ ", " @,@ ", " @.@ " and rare words as <unk>
-_WIKI_AT = re.compile(r" @(.)@ ")
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased words and punctuation (:func:`~rnnbook.text.word_tokenize`); every web
     address becomes the one token ``http``."""
     return word_tokenize(_URL.sub(" http ", text))
-
-
-def wikitext_tokens(text: str) -> list[str]:
-    """WikiText-2 as plain words: ``@-@`` markers joined back, ``<unk>`` dropped, headings
-    (``= = Title = =``) kept as words, one :data:`~rnnbook.text.EOS` per paragraph."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        words = tokenize(_WIKI_AT.sub(r"\1", line.replace("<unk>", " ")))
-        if words:
-            out += words + [EOS]
-    return out
 
 
 def build_vocab(texts: Iterable[str], min_freq: int = 2, max_size: Optional[int] = None
@@ -185,35 +173,7 @@ def confident_mistakes(probs: np.ndarray, y_true: Sequence[int], k: int = 5) -> 
     return [int(i) for i in wrong[np.argsort(-conf, kind="stable")][:k]]
 
 
-def lm_stream(token_lists: Iterable[Sequence[str]], vocab: Vocab) -> torch.Tensor:
-    """One id stream for a language model: the texts' tokens, each text ended by ``<eos>``
-    (a list that already ends with ``<eos>`` gets no second one)."""
-    ids: list[int] = []
-    for tokens in token_lists:
-        ids += vocab.encode(tokens)
-        if not tokens or tokens[-1] != EOS:
-            ids.append(vocab[EOS])
-    return torch.tensor(ids, dtype=torch.long)
-
-
-def init_from_lm(classifier: nn.Module, lm: nn.Module) -> nn.Module:
-    """Copy a language model's embedding and recurrent layer into a classifier.
-
-    ``lm`` is a :class:`~rnnbook.models.CharLM` (``embed``, ``rnn``) over the classifier's
-    vocabulary, with a left-to-right layer of the classifier's kind and sizes; the classifier
-    (``embed``, ``encoder.rnn``) must be left to right too. Its pooling and output layer keep
-    their fresh weights. Returns the classifier.
-    """
-    if getattr(classifier, "bidirectional", False):
-        raise ValueError("a left-to-right language model initialises a left-to-right "
-                         "classifier: build it with bidirectional=False")
-    with torch.no_grad():
-        classifier.embed.weight.copy_(lm.embed.weight)
-    classifier.encoder.rnn.load_state_dict(lm.rnn.state_dict())
-    return classifier
-
-
-__all__ = ["PAD", "UNK", "tokenize", "wikitext_tokens", "build_vocab", "encode", "batches",
+__all__ = ["PAD", "UNK", "tokenize", "build_vocab", "encode", "batches",
            "ClassificationLoss", "predict", "scores", "stratified_split", "majority_baseline",
            "tfidf_model", "tfidf_baseline", "tfidf_cross_val", "most_confused",
-           "confident_mistakes", "lm_stream", "init_from_lm"]
+           "confident_mistakes"]
