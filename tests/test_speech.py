@@ -10,7 +10,7 @@ from resume import kill_and_resume, same_weights
 import rnnbook
 from rnnbook.audio import spec_augment
 from rnnbook.models.speech import CTCRecogniser, FrameClassifier, stack_frames
-from rnnbook.tasks.classify import ClassificationLoss
+from rnnbook.tasks.losses import ClassificationLoss
 from rnnbook.tasks.speech import (
     CTCLoss,
     FrameBatches,

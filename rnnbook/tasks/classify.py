@@ -16,12 +16,12 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..batching import PaddedBatches
 from ..runtime import eval_mode, model_device
 from ..text import PAD, UNK, Vocab, word_tokenize
+from .losses import ClassificationLoss
 
 _URL = re.compile(r"https?://\S+")
 
@@ -57,20 +57,6 @@ def batches(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int
         raise ValueError(f"{len(ids)} texts but {len(labels)} labels")
     return PaddedBatches(list(zip(ids, [int(y) for y in labels])), batch_size, pad_id=pad_id,
                          shuffle=shuffle, seed=seed, sort_by_length=shuffle)
-
-
-class ClassificationLoss:
-    """Cross-entropy of one class per text: ``(model, PaddedBatch(x, lengths, y)) ->
-    (mean loss per text, texts)``, for :func:`rnnbook.train` and :func:`rnnbook.evaluate`.
-    ``label_smoothing`` as in ``torch.nn.functional.cross_entropy``."""
-
-    def __init__(self, label_smoothing: float = 0.0):
-        self.label_smoothing = label_smoothing
-
-    def __call__(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
-        x, lengths, y = batch
-        logits = model(x, lengths)
-        return F.cross_entropy(logits, y, label_smoothing=self.label_smoothing), int(y.numel())
 
 
 def predict(model: nn.Module, ids: Sequence[Sequence[int]], batch_size: int = 256

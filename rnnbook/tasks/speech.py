@@ -27,7 +27,7 @@ from ..layers import Lengths
 from ..runtime import eval_mode, model_device
 from ..text import pad
 from ..train import train
-from .classify import ClassificationLoss
+from .losses import ClassificationLoss
 
 Recording = tuple[np.ndarray, int, int, str]
 Augment = Callable[[Tensor, Tensor, torch.Generator], Tensor]
