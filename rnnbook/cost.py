@@ -16,8 +16,9 @@ from torch import Tensor, nn
 from .check import best_seconds
 from .history import History
 from .runtime import eval_mode, model_device
-from .tasks.lm import LanguageModelLoss
 from .train import train
+
+LossFn = Callable[[nn.Module, Any], tuple[Tensor, int]]  # (model, batch) -> (mean loss, items)
 
 
 def _ids(model: nn.Module, batch: int, length: int, seed: int = 0) -> Tensor:
@@ -26,11 +27,12 @@ def _ids(model: nn.Module, batch: int, length: int, seed: int = 0) -> Tensor:
         model_device(model))
 
 
-def training_tokens_per_second(model: nn.Module, batch: int, length: int, reps: int = 3
-                               ) -> float:
-    """Tokens per second of one forward and backward pass (next-token loss, no update) on
-    random ids ``(batch, length)``; the model needs a ``vocab_size`` attribute."""
-    ids, loss_fn = _ids(model, batch, length + 1), LanguageModelLoss()
+def training_tokens_per_second(model: nn.Module, loss_fn: LossFn, batch: int, length: int,
+                               reps: int = 3) -> float:
+    """Tokens per second of one forward and backward pass of ``loss_fn`` (no update) on random
+    ids ``(batch, length)``, the batch ``(x, y)`` of next-token prediction (e.g. a
+    :class:`~rnnbook.tasks.lm.LanguageModelLoss`); the model needs a ``vocab_size`` attribute."""
+    ids = _ids(model, batch, length + 1)
 
     def step() -> None:
         model.zero_grad(set_to_none=True)
@@ -94,7 +96,7 @@ def _append(total: History, part: History) -> None:
         getattr(total, name).extend(getattr(part, name))
 
 
-def train_for_budgets(model: nn.Module, batches: Iterable, loss_fn: Any,
+def train_for_budgets(model: nn.Module, batches: Iterable, loss_fn: LossFn,
                       budgets: Sequence[float], score: Callable[[nn.Module], float],
                       **train_kwargs: Any) -> tuple[History, list[dict[str, float]]]:
     """Train with :func:`rnnbook.train` until each of the increasing ``budgets`` (seconds of

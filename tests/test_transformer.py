@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnbook.batching import StreamBatches
-from rnnbook.cost import Resumable, state_bytes, train_for_budgets
+from rnnbook.cost import Resumable, state_bytes, train_for_budgets, training_tokens_per_second
 from rnnbook.generate import generate
 from rnnbook.models.lm import CharLM, count_parameters
 from rnnbook.models.minrnn import MinRNNLM
@@ -131,3 +131,15 @@ def test_bad_input_is_refused():
         TransformerLM(V, block_size=1)
     with pytest.raises(ValueError, match="batch, time"):
         MinRNNLM(V, 8)(torch.zeros(2, 0, dtype=torch.long))
+
+
+def test_training_tokens_per_second_runs_the_given_loss():
+    calls = []
+
+    def loss_fn(model, batch):
+        x, y = batch
+        calls.append((tuple(x.shape), tuple(y.shape)))
+        return LanguageModelLoss()(model, batch)
+
+    speed = training_tokens_per_second(MinRNNLM(V, 8, 1), loss_fn, 2, 6, reps=2)
+    assert speed > 0 and calls and set(calls) == {((2, 6), (2, 6))}
