@@ -1,14 +1,17 @@
-"""Translation with an encoder-decoder: data, loss, greedy and beam-search decoding, scores.
+"""Translation with an encoder-decoder: data, a leak-free split, batches, loss, BLEU and chrF.
 
 An example is a pair of token lists, ``(["i'm", "cold", "."], ["j'", "ai", "froid", "."])``,
-made by :func:`tokenize` (the book's :func:`~rnnbook.text.word_tokenize`, lower-cased: words
+made by :func:`tokenize_en` (the book's :func:`~rnnbook.text.word_tokenize`, lower-cased: words
 keep inner apostrophes, every punctuation mark is a token) and, for French,
-:func:`tokenize_fr` (elisions split off: ``j' ai``). Batches are
+:func:`tokenize_fr` (elisions split off: ``j' ai``). Batches (:func:`pair_batches`) are
 :class:`~rnnbook.batching.PaddedBatches` of ``(source ids, <bos> target ids <eos>)``:
-``PaddedBatch(x (B, S), lengths (B,), y (B, T))`` with ``y`` padded with ``-100``.
+``PaddedBatch(x (B, S), lengths (B,), y (B, T))`` with ``y`` padded with
+:data:`~rnnbook.text.IGNORE`.
 
-Scores are sacrebleu's corpus BLEU and chrF on the space-joined tokens, with ``tokenize='none'``
-(the text is already tokenised), one reference stream per French translation of a source.
+Decoding (greedy, beam search, :func:`~rnnbook.tasks.decoding.translate`) is in
+:mod:`rnnbook.tasks.decoding`. Scores are sacrebleu's corpus BLEU and chrF on the space-joined
+tokens, with ``tokenize='none'`` (the text is already tokenised), one reference stream per French
+translation of a source.
 """
 
 from __future__ import annotations
@@ -18,15 +21,11 @@ import re
 from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..batching import PaddedBatches
-from ..layers import length_mask
-from ..models.seq2seq import select
-from ..runtime import eval_mode, model_device
-from ..text import BOS, EOS, IGNORE, Vocab, pad, word_tokenize
+from ..text import BOS, EOS, IGNORE, Vocab, word_tokenize
 
 Pair = tuple[list[str], list[str]]
 Group = tuple[list[str], list[list[str]]]  # a source and all its references
@@ -40,16 +39,16 @@ PREFIXES: tuple[tuple[str, ...], ...] = (
 _ELISION = re.compile(r"^(qu|jusqu|lorsqu|puisqu|[cdjlmnst])['’](.+)$")
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize_en(text: str) -> list[str]:
     """Lower-cased words and punctuation marks: ``"I'm cold." -> ["i'm", "cold", "."]``."""
     return word_tokenize(text)
 
 
 def tokenize_fr(text: str) -> list[str]:
-    """:func:`tokenize`, then French elisions split off as the Moses tokenizer does:
+    """:func:`tokenize_en`, then French elisions split off as the Moses tokenizer does:
     ``"J'ai l'air." -> ["j'", "ai", "l'", "air", "."]`` (``aujourd'hui`` stays whole)."""
     out = []
-    for t in tokenize(text):
+    for t in tokenize_en(text):
         m = _ELISION.match(t)
         out += [m.group(1) + "'", m.group(2)] if m else [t]
     return out
@@ -60,7 +59,7 @@ def prefix_filter(pairs: Sequence[tuple[str, str]], max_tokens: int = 10) -> lis
     :data:`PREFIXES` and whose two sides have fewer than ``max_tokens`` tokens."""
     out = []
     for eng, fra in pairs:
-        e = tokenize(eng)
+        e = tokenize_en(eng)
         if 0 < len(e) < max_tokens and any(tuple(e[:len(p)]) == p for p in PREFIXES):
             f = tokenize_fr(fra)
             if 0 < len(f) < max_tokens:
@@ -77,7 +76,7 @@ def length_filter(pairs: Sequence[tuple[str, str]], min_tokens: int, max_tokens:
     for eng, fra in pairs:
         if eng.count(" ") + 1 < min_tokens // 2:  # far too short: skip the tokenizer
             continue
-        e = tokenize(eng)
+        e = tokenize_en(eng)
         if min_tokens <= len(e) <= max_tokens:
             out.append((e, tokenize_fr(fra)))
     return out
@@ -110,7 +109,7 @@ def normalise(tokens: Sequence[str]) -> tuple[str, ...]:
     both give ``("i", "am", "cold")``; ``"don't" -> ("do", "not")``. French tokens (no
     English contractions) only lose case and punctuation."""
     if isinstance(tokens, str):
-        raise TypeError("normalise takes a list of tokens, not a string: tokenize it first")
+        raise TypeError("normalise takes a list of tokens, not a string: tokenize_en it first")
     out: list[str] = []
     for t in tokens:
         t = t.lower().replace("\u2019", "'")
@@ -192,8 +191,8 @@ def examples(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab
     return [(src_vocab.encode(e), [bos] + tgt_vocab.encode(f) + [eos]) for e, f in pairs]
 
 
-def batches(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int,
-            shuffle: bool = True, seed: int = 0) -> PaddedBatches:
+def pair_batches(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int,
+                 shuffle: bool = True, seed: int = 0) -> PaddedBatches:
     """``PaddedBatches`` of :func:`examples`; shuffled batches group sources of similar
     length (little padding)."""
     return PaddedBatches(examples(pairs, src_vocab, tgt_vocab), batch_size, pad_id=0,
@@ -202,7 +201,8 @@ def batches(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, batch_siz
 
 def teacher_forcing(y: Tensor, pad_id: int = 0) -> tuple[Tensor, Tensor]:
     """Decoder inputs and targets of a padded target batch ``y`` ``(B, T)`` (``<bos> .. <eos>``
-    padded with -100): inputs ``y[:, :-1]`` (padding as ``pad_id``), targets ``y[:, 1:]``."""
+    padded with :data:`~rnnbook.text.IGNORE`): inputs ``y[:, :-1]`` (padding as ``pad_id``),
+    targets ``y[:, 1:]``."""
     if y.dim() != 2 or y.size(1) < 2:
         raise ValueError(f"targets must be (batch, steps >= 2) with <bos> and <eos>, got "
                          f"{tuple(y.shape)}")
@@ -217,7 +217,7 @@ class Seq2SeqLoss:
         loss = -(1/N) sum_b sum_{t <= T_b} log p(y_bt | y_b,<t, x_b)
 
     where ``T_b`` counts the tokens of target ``b`` up to and including ``<eos>`` and ``N`` is
-    their total; the padded positions (``-100``) are ignored. ``label_smoothing`` as in
+    their total; the padded positions (``IGNORE``) are ignored. ``label_smoothing`` as in
     ``torch.nn.functional.cross_entropy``.
     """
 
@@ -234,196 +234,6 @@ class Seq2SeqLoss:
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), target.reshape(-1),
                                ignore_index=IGNORE, label_smoothing=self.label_smoothing)
         return loss, n
-
-
-class Hypotheses(NamedTuple):
-    """Decoded batch: ``tokens`` ``(B, T)`` (each row ends at its ``<eos>``, then ``pad``),
-    ``lengths`` ``(B,)`` (tokens up to and including ``<eos>``, or ``T`` without one),
-    ``scores`` ``(B,)`` (sum of log-probabilities of those tokens) and, from greedy decoding of
-    a model with attention, the ``weights`` ``(B, T, S)``."""
-
-    tokens: Tensor
-    lengths: Tensor
-    scores: Tensor
-    weights: Optional[Tensor] = None
-
-
-def normalised(scores: Tensor, lengths: Tensor, alpha: float) -> Tensor:
-    """Length-normalised score ``log p(y | x) / |y|^alpha`` (``alpha=0``: the plain sum,
-    ``alpha=1``: the mean log-probability per token, ``<eos>`` counted)."""
-    return scores / lengths.to(scores.dtype).clamp(min=1) ** alpha
-
-
-def _never(logp: Tensor, ids: Sequence[int]) -> Tensor:
-    """Log-probabilities with tokens ``ids`` (``<pad>``, ``<bos>``) made impossible."""
-    logp = logp.clone()
-    logp[..., list(ids)] = float("-inf")
-    return logp
-
-
-@torch.no_grad()
-def greedy(model: nn.Module, src: Tensor, lengths: Tensor, bos: int, eos: int,
-           max_len: int = 30) -> Hypotheses:
-    """Greedy decoding of a batch: at each step the most probable next token, until every
-    row has written ``<eos>`` or ``max_len`` tokens. ``<pad>`` and ``<bos>`` are never
-    written."""
-    if max_len < 1:
-        raise ValueError(f"max_len must be positive, got {max_len}")
-    pad_id = getattr(model, "pad_id", 0)
-    with eval_mode(model):
-        memory, state = model.encode(src, lengths)
-        b = src.size(0)
-        prev = torch.full((b,), bos, dtype=torch.long, device=src.device)
-        done = torch.zeros(b, dtype=torch.bool, device=src.device)
-        scores = torch.zeros(b, device=src.device)
-        length = torch.zeros(b, dtype=torch.long, device=src.device)
-        out, weights = [], []
-        for _ in range(max_len):
-            logp, state, w = model.step(prev, memory, state)
-            logp = _never(logp, (pad_id, bos))
-            best, tok = logp.max(-1)
-            tok = tok.masked_fill(done, pad_id)
-            scores += best.masked_fill(done, 0.0)
-            length += (~done).long()
-            out.append(tok)
-            if w is not None:
-                weights.append(w.masked_fill(done[:, None], 0.0))
-            done = done | (tok == eos)
-            prev = tok
-            if bool(done.all()):
-                break
-    return Hypotheses(torch.stack(out, 1), length, scores,
-                      torch.stack(weights, 1) if weights else None)
-
-
-@torch.no_grad()
-def score(model: nn.Module, src: Tensor, lengths: Tensor, hyps: Tensor, hyp_lengths: Tensor,
-          bos: int) -> Tensor:
-    """``log p(y | x)`` of given hypotheses ``(B, T)`` (their first ``hyp_lengths`` tokens)
-    under the model, teacher-forced: the check of what the decoders report."""
-    pad_id = getattr(model, "pad_id", 0)
-    with eval_mode(model):
-        tgt_in = torch.cat([torch.full_like(hyps[:, :1], bos), hyps[:, :-1]], 1)
-        logits = model(src, lengths, tgt_in.masked_fill(tgt_in < 0, pad_id))
-        logp = _never(torch.log_softmax(logits.float(), -1), (pad_id, bos))
-        tok = logp.gather(-1, hyps.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        real = length_mask(hyp_lengths, hyps.size(1), hyps.device)
-        return tok.masked_fill(~real, 0.0).sum(1)
-
-
-@torch.no_grad()
-def beam_search(model: nn.Module, src: Tensor, lengths: Tensor, bos: int, eos: int,
-                beam: int = 5, max_len: int = 30, alpha: float = 1.0,
-                greedy_floor: bool = True) -> Hypotheses:
-    """Batched beam search with length normalisation.
-
-    Every source keeps ``beam`` hypotheses. At each step each live hypothesis is extended by
-    every token; a finished one (it wrote ``<eos>``) only by ``<pad>`` at no cost, so it keeps
-    its score and length. The ``beam`` best candidates by the normalised score
-    ``log p / |y|^alpha`` (:func:`normalised`) survive. It stops when all hypotheses are
-    finished or after ``max_len`` tokens, and returns the best normalised hypothesis of each
-    source. The search is run on ``B * beam`` rows at once.
-
-    A beam search can lose the greedy path (``beam`` other prefixes may outrank it before it
-    ends well), so with ``greedy_floor`` the greedy translation is a candidate too: then the
-    result never scores below greedy under the model. With ``beam=1`` the search *is* greedy.
-    """
-    if beam < 1 or max_len < 1:
-        raise ValueError(f"beam and max_len must be positive, got {beam} and {max_len}")
-    pad_id = getattr(model, "pad_id", 0)
-    dev = src.device
-    with eval_mode(model):
-        memory, state = model.encode(src, lengths)
-        b, k = src.size(0), beam
-        rows = torch.arange(b, device=dev).repeat_interleave(k)
-        memory, state = select(memory, state, rows)
-        scores = torch.full((b, k), float("-inf"), device=dev)
-        scores[:, 0] = 0.0  # one live hypothesis at the start
-        length = torch.zeros(b, k, dtype=torch.long, device=dev)
-        finished = torch.zeros(b, k, dtype=torch.bool, device=dev)
-        tokens = torch.zeros(b, k, 0, dtype=torch.long, device=dev)
-        prev = torch.full((b * k,), bos, dtype=torch.long, device=dev)
-        for t in range(max_len):
-            logp, state, _ = model.step(prev, memory, state)
-            logp = _never(logp, (pad_id, bos)).view(b, k, -1)
-            v = logp.size(-1)
-            ended = torch.full((v,), float("-inf"), device=dev)
-            ended[pad_id] = 0.0  # a finished hypothesis continues with <pad>, cost 0
-            logp = torch.where(finished[..., None], ended, logp)
-            cand = scores[..., None] + logp  # (B, K, V) sums of log-probabilities
-            new_len = length + (~finished).long()
-            norm = normalised(cand, new_len[..., None], alpha)
-            top, idx = norm.view(b, k * v).topk(k, dim=1)
-            src_beam, tok = idx // v, idx % v
-            scores = cand.view(b, k * v).gather(1, idx)
-            length = new_len.gather(1, src_beam)
-            finished = finished.gather(1, src_beam) | (tok == eos)
-            tokens = torch.cat([tokens.gather(1, src_beam[..., None].expand(-1, -1, t)),
-                                tok[..., None]], dim=2)
-            flat = (src_beam + torch.arange(b, device=dev)[:, None] * k).view(-1)
-            memory, state = select(memory, state, flat)
-            prev = tok.view(-1)
-            if bool(finished.all()):
-                break
-        best = normalised(scores, length, alpha).argmax(1)
-        pick = torch.arange(b, device=dev)
-        out = Hypotheses(tokens[pick, best], length[pick, best], scores[pick, best])
-    if greedy_floor and k > 1:
-        g = greedy(model, src, lengths, bos, eos, max_len)
-        better = normalised(g.scores, g.lengths, alpha) > normalised(out.scores, out.lengths,
-                                                                     alpha)
-        if bool(better.any()):
-            width = max(out.tokens.size(1), g.tokens.size(1))
-            widen = lambda x: F.pad(x, (0, width - x.size(1)), value=pad_id)  # noqa: E731
-            out = Hypotheses(torch.where(better[:, None], widen(g.tokens), widen(out.tokens)),
-                             torch.where(better, g.lengths, out.lengths),
-                             torch.where(better, g.scores, out.scores))
-    return out
-
-
-def strip(ids: Sequence[int], vocab: Vocab) -> list[str]:
-    """Tokens of a decoded row, up to (not including) ``<eos>``; ``<unk>`` stays."""
-    out = []
-    for i in ids:
-        if i == vocab[EOS]:
-            break
-        out.append(vocab.itos[i])
-    return out
-
-
-class Translation(NamedTuple):
-    """One decoded source: its ``tokens`` (``<eos>`` dropped), the normalised ``score`` and,
-    from greedy decoding with attention, the weights ``(len(tokens) + 1, len(source))``."""
-
-    tokens: list[str]
-    score: float
-    weights: Optional[np.ndarray]
-
-
-def translate(model: nn.Module, sources: Sequence[Sequence[str]], src_vocab: Vocab,
-              tgt_vocab: Vocab, beam: int = 1, max_len: int = 30, alpha: float = 1.0,
-              batch_size: int = 256) -> list[Translation]:
-    """Translate token lists in batches (greedy for ``beam=1``, else :func:`beam_search`),
-    in the order of ``sources``, under ``torch.no_grad()``."""
-    if len(sources) == 0:
-        raise ValueError("nothing to translate")
-    dev = model_device(model)
-    bos, eos = tgt_vocab[BOS], tgt_vocab[EOS]
-    out: list[Translation] = []
-    for start in range(0, len(sources), batch_size):
-        chunk = sources[start:start + batch_size]
-        x, lengths = pad([src_vocab.encode(s) for s in chunk], 0)
-        x = x.to(dev)
-        if beam == 1:
-            h = greedy(model, x, lengths, bos, eos, max_len)
-        else:
-            h = beam_search(model, x, lengths, bos, eos, beam, max_len, alpha)
-        norm = normalised(h.scores, h.lengths, alpha).cpu()
-        for i, s in enumerate(chunk):
-            n = int(h.lengths[i])
-            w = None if h.weights is None else h.weights[i, :n, :len(s)].cpu().numpy()
-            out.append(Translation(strip(h.tokens[i].tolist(), tgt_vocab), float(norm[i]), w))
-    return out
 
 
 def reference_streams(refs: Sequence[Sequence[Sequence[str]]]) -> list[list[Optional[str]]]:
@@ -499,10 +309,7 @@ def bleu_by_length(sources: Sequence[Sequence[str]], hyps: Sequence[Sequence[str
     return out
 
 
-__all__ = ["PREFIXES", "tokenize", "tokenize_fr", "prefix_filter", "length_filter",
-           "group_by_source", "normalise", "Split",
-           "grouped_split", "build_vocabs", "examples", "batches", "teacher_forcing",
-           "Seq2SeqLoss", "Hypotheses", "normalised", "greedy", "score", "beam_search", "strip",
-           "Translation", "translate", "reference_streams", "corpus_scores", "signatures",
-           "sentence_chrf",
-           "bleu_by_length"]
+__all__ = ["PREFIXES", "tokenize_en", "tokenize_fr", "prefix_filter", "length_filter",
+           "group_by_source", "normalise", "Split", "grouped_split", "build_vocabs", "examples",
+           "pair_batches", "teacher_forcing", "Seq2SeqLoss", "reference_streams",
+           "corpus_scores", "signatures", "sentence_chrf", "bleu_by_length"]
