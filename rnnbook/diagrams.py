@@ -1,6 +1,7 @@
 """Diagrams drawn with matplotlib: a recurrent network folded and unrolled in time, the
-bidirectional RNN unrolled, the neural probabilistic language model (NPLM), and one step of the
-LSTM and of the GRU cell."""
+bidirectional RNN unrolled, the neural probabilistic language model (NPLM), one step of the
+LSTM and of the GRU cell, and GRU4Rec's session-parallel mini-batches (laid out by
+:mod:`rnnbook.sessions`, below every task)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Optional, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from .sessions import SessionParallelBatches
+from .text import IGNORE
 
 COLORS = {"x": "#dbe9f6", "h": "#fde2c8", "y": "#d9f0d3"}
 
@@ -290,12 +294,10 @@ def session_parallel(lengths: Sequence[int] = (4, 2, 6, 2, 3), lanes: int = 3,
 
     Top: the sessions, item ``i_{k,t}`` the ``t``-th click of session ``k`` (one colour per
     session). Below: the input and the target mini-batches, one column per step and one row per
-    lane, as :class:`~rnnbook.tasks.rank.SessionParallelBatches` lays them out (sessions in
+    lane, as :class:`~rnnbook.sessions.SessionParallelBatches` lays them out (sessions in
     order); a red bar marks where a lane's state is reset for a new session, grey cells idle
     lanes. Returns the axes.
     """
-    from .tasks.rank import IGNORE, SessionParallelBatches
-
     if any(n < 2 for n in lengths) or not lengths or lanes < 1:
         raise ValueError("give at least one session of 2 or more items, and lanes >= 1")
     sessions, offset = [], 0

@@ -87,3 +87,17 @@ def test_session_parallel_draws_the_batcher_layout():
     assert len(ax.lines) == 4 and all(line.get_color() == "#c0392b" for line in ax.lines)
     with pytest.raises(ValueError, match="2 or more"):
         diagrams.session_parallel(lengths=(3, 1))
+
+
+def test_diagrams_import_no_task():
+    """The session-parallel layout comes from rnnbook.sessions (batching level): drawing a
+    figure needs no task module, and no task module is loaded by importing diagrams."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(diagrams.__file__).read_text(encoding="utf-8"))
+    modules = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    modules |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for a in node.names}
+    assert "sessions" in modules
+    assert not [m for m in modules if m == "tasks" or m.startswith(("tasks.", "rnnbook.tasks"))]

@@ -1,12 +1,9 @@
-"""Forecasting a monthly series: windows, scaling, baselines, recursive and MIMO RNN
-forecasters (refitted at rolling origins), rolling-origin evaluation and errors in the
-series' own units.
+"""Forecasting a monthly series with recurrent networks: recursive and MIMO forecasters over
+month-to-month changes, fitted on a training period and refitted at rolling origins.
 
-Conventions. ``y`` is a 1-D float array, ``y[t]`` the value of month ``t``. A *forecast origin*
-``o`` is the last month whose value is known; a forecast for horizon ``h`` (``1 <= h <= H``)
-is a guess of ``y[o + h]`` made from ``y[:o + 1]`` only. Every forecaster here is a function
-``forecast(y, origins, horizon) -> (len(origins), horizon)`` whose row ``i`` uses nothing after
-``origins[i]``; :func:`rolling_origin` scores any of them on the same targets.
+The conventions (origins, horizons, the forecaster's signature) and the rolling-origin
+evaluation are those of :mod:`rnnbook.tasks.series`; the classical baselines are in
+:mod:`rnnbook.tasks.forecast_baselines`; both are importable from here.
 
 The multi-step strategies are named as in Ben Taieb et al. (2012): *recursive* (one one-step
 model, iterated) and *MIMO* (one model with one output per horizon). Their *direct* strategy,
@@ -30,188 +27,34 @@ from ..history import History
 from ..models.regressor import SequenceRegressor
 from ..runtime import eval_mode, model_device
 from ..train import train
+from .forecast_baselines import (
+    harmonic_design,
+    harmonic_regression,
+    seasonal_naive,
+    seasonal_naive_drift,
+)
 from .regress import regression_loss
+from .series import (
+    Forecaster,
+    HorizonErrors,
+    Scaler,
+    check_end,
+    check_horizon,
+    check_origins,
+    check_series,
+    mae,
+    rmse,
+    rolling_origin,
+    windows,
+)
 
-Forecaster = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+__all__ = ["changes", "change_windows", "ShuffledBatches", "RecursiveForecaster",
+           "MIMOForecaster", "fit_forecaster", "fine_tune", "RollingForecaster", "roll",
+           # from series
+           "Forecaster", "windows", "Scaler", "mae", "rmse", "HorizonErrors", "rolling_origin",
+           # from forecast_baselines
+           "seasonal_naive", "seasonal_naive_drift", "harmonic_design", "harmonic_regression"]
 
-
-def _series(y: np.ndarray, name: str = "y") -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1 or len(y) == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D series, got shape {y.shape}")
-    if not np.isfinite(y).all():
-        raise ValueError(f"{name} holds {int((~np.isfinite(y)).sum())} NaN/inf values: fill "
-                         "or drop the missing months before forecasting")
-    return y
-
-
-def _horizon(horizon: int) -> int:
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon is the number of months to forecast, an integer >= 1, "
-                         f"not {horizon!r}")
-    return int(horizon)
-
-
-def _period(period: float, integer: bool = True) -> None:
-    ok = isinstance(period, (int, np.integer)) if integer else isinstance(
-        period, (int, float, np.integer, np.floating))
-    if isinstance(period, bool) or not ok or not period >= 1:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"period is the length of the season in months, {kind} >= 1 (12 for "
-                         f"a yearly cycle), not {period!r}")
-
-
-def _end(y: np.ndarray, end: int) -> int:
-    if isinstance(end, bool) or not isinstance(end, (int, np.integer)) or not 1 <= end <= len(y):
-        raise ValueError(f"end={end!r}: the model trains on y[:end], so end must be an integer "
-                         f"in [1, {len(y)}] (the length of the series)")
-    return int(end)
-
-
-def _origins(y: np.ndarray, origins: np.ndarray, need: int) -> np.ndarray:
-    """``origins`` as int64, each with ``need`` months before it (``o >= need``) and known
-    (``o < len(y)``): no forecaster may index before month 0 (NumPy would wrap to the end)."""
-    origins = np.asarray(origins, dtype=np.int64)
-    if origins.ndim != 1:
-        raise ValueError(f"origins must be a 1-D array of month indices, got {origins.shape}")
-    if len(origins) and (origins.min() < need or origins.max() >= len(y)):
-        raise ValueError(f"origins must lie in [{need}, {len(y) - 1}] (this forecaster needs "
-                         f"{need} months of history), got {origins.min()}..{origins.max()}")
-    return origins
-
-
-def windows(y: np.ndarray, length: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Every window of ``length`` values and the ``horizon`` values that follow it.
-
-    ``X[i] = y[i : i + length]`` (shape ``(N, length)``) and ``Y[i] = y[i + length :
-    i + length + horizon]`` (shape ``(N, horizon)``), ``N = len(y) - length - horizon + 1``:
-    the origin of row ``i`` is ``i + length - 1``. MIMO multi-step training uses all the
-    columns of ``Y``; one-step training uses ``Y[:, 0]``.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, got shape {y.shape}")
-    if length < 1 or horizon < 1:
-        raise ValueError(f"length and horizon must be >= 1, got {length} and {horizon}")
-    n = len(y) - length - horizon + 1
-    if n < 1:
-        raise ValueError(f"a series of {len(y)} values has no window of {length} inputs and "
-                         f"{horizon} targets; use a longer series or shorter windows")
-    idx = np.arange(n)[:, None]
-    return y[idx + np.arange(length)], y[idx + length + np.arange(horizon)]
-
-
-@dataclass(frozen=True)
-class Scaler:
-    """Standardisation ``z = (x - mean) / std``, per column, with the statistics of the data it
-    was fitted on (the training period only: fitting it on test data leaks the future)."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, x: np.ndarray) -> Scaler:
-        """Mean and standard deviation over axis 0 of ``x`` (a series, or rows of columns)."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.size == 0 or not np.isfinite(x).all():
-            raise ValueError("fit the scaler on a non-empty array of finite numbers")
-        std = x.std(axis=0)
-        return cls(x.mean(axis=0), np.where(std > 0, std, 1.0))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return (np.asarray(x, dtype=np.float64) - self.mean) / self.std
-
-    def inverse(self, z: np.ndarray) -> np.ndarray:
-        return np.asarray(z, dtype=np.float64) * self.std + self.mean
-
-
-def mae(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Mean absolute error, ``mean |pred - truth|``, in the units of the series."""
-    pred, truth = _pair(pred, truth)
-    return float(np.mean(np.abs(pred - truth)))
-
-
-def rmse(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Root mean squared error, ``sqrt(mean (pred - truth)^2)``, in the units of the series."""
-    pred, truth = _pair(pred, truth)
-    return float(np.sqrt(np.mean((pred - truth) ** 2)))
-
-
-def _pair(pred: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pred, truth = np.asarray(pred, dtype=np.float64), np.asarray(truth, dtype=np.float64)
-    if pred.shape != truth.shape or pred.size == 0:
-        raise ValueError(f"pred and truth need the same non-empty shape, got {pred.shape} "
-                         f"and {truth.shape}")
-    return pred, truth
-
-
-# ---------------------------------------------------------------- classical baselines
-
-def seasonal_naive(y: np.ndarray, origins: np.ndarray, horizon: int,
-                   period: int = 12) -> np.ndarray:
-    """The value one season earlier: ``y_hat[o + h] = y[o + h - period * k]``, ``k = ceil(h /
-    period)``, the latest value of the same month known at the origin."""
-    y = _series(y)
-    _period(period)
-    horizon = _horizon(horizon)
-    origins = _origins(y, origins, period - 1)
-    h = np.arange(1, horizon + 1)
-    k = -(-h // period)
-    return y[origins[:, None] + h - period * k]
-
-
-def seasonal_naive_drift(y: np.ndarray, origins: np.ndarray, horizon: int,
-                         period: int = 12) -> np.ndarray:
-    """Seasonal naive plus the last season's drift: ``y_hat[o + h] = y[o + h - period k] +
-    k (y[o] - y[o - period])``, ``k = ceil(h / period)``. Exact on a periodic series plus a
-    straight line."""
-    y = _series(y)
-    _period(period)
-    horizon = _horizon(horizon)
-    origins = _origins(y, origins, period)
-    k = -(-np.arange(1, horizon + 1) // period)
-    drift = (y[origins] - y[origins - period])[:, None]
-    return seasonal_naive(y, origins, horizon, period) + k * drift
-
-
-def harmonic_design(t: np.ndarray, degree: int = 2, harmonics: int = 2,
-                    period: float = 12.0) -> np.ndarray:
-    """Columns ``1, s, ..., s^degree, sin(2 pi j t / period), cos(2 pi j t / period)`` for ``j =
-    1..harmonics``, with ``s = t / period`` (time in years): a polynomial trend plus a yearly
-    cycle."""
-    t = np.asarray(t, dtype=np.float64)
-    s = t / period
-    cols = [s ** d for d in range(degree + 1)]
-    for j in range(1, harmonics + 1):
-        cols += [np.sin(2 * np.pi * j * t / period), np.cos(2 * np.pi * j * t / period)]
-    return np.stack(cols, axis=-1)
-
-
-def harmonic_regression(y: np.ndarray, origins: np.ndarray, horizon: int, degree: int = 2,
-                        harmonics: int = 2, period: float = 12.0,
-                        history: Optional[int] = None) -> np.ndarray:
-    """Least squares on :func:`harmonic_design`, refitted at every origin on ``y[:o + 1]`` (the
-    last ``history`` months only, if given), then extrapolated ``horizon`` months. Time is
-    measured from the origin, which keeps the powers of ``s`` small."""
-    y = _series(y)
-    _period(period, integer=False)
-    horizon = _horizon(horizon)
-    p = degree + 1 + 2 * harmonics
-    if history is not None and history < p:
-        raise ValueError(f"history={history} months cannot fit {p} coefficients: give more "
-                         "months (or None for all)")
-    origins = _origins(y, origins, p - 1)
-    out = np.empty((len(origins), horizon))
-    for i, o in enumerate(origins):
-        start = 0 if history is None else max(0, o + 1 - history)
-        t = np.arange(start, o + 1 + horizon) - o
-        design = harmonic_design(t, degree, harmonics, period)
-        coef = np.linalg.lstsq(design[: o + 1 - start], y[start: o + 1], rcond=None)[0]
-        out[i] = design[o + 1 - start:] @ coef
-    return out
-
-
-# ---------------------------------------------------------------- recurrent forecasters
 
 def changes(y: np.ndarray) -> np.ndarray:
     """Month-to-month changes ``d[t] = y[t] - y[t - 1]`` (``d[0]`` is NaN): the recurrent
@@ -229,9 +72,9 @@ def change_windows(y: np.ndarray, length: int, horizon: int, end: int,
     (or, with ``base``, the residual ``y[o + h] - base(y, o)[h]``), for every origin ``o >=
     start`` whose window and targets lie inside ``y[:end]``. Shapes ``(N, length)`` and
     ``(N, horizon)``."""
-    y = _series(y)
-    y = y[:_end(y, end)]
-    horizon = _horizon(horizon)
+    y = check_series(y)
+    y = y[:check_end(y, end)]
+    horizon = check_horizon(horizon)
     need = max(length, 12 if base is not None else 0)
     origins = np.arange(max(need, start), end - horizon)
     if len(origins) == 0:
@@ -319,9 +162,9 @@ class RecursiveForecaster:
     length: int
 
     def __call__(self, y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-        y = _series(y)
-        horizon = _horizon(horizon)
-        origins = _origins(y, origins, self.length)
+        y = check_series(y)
+        horizon = check_horizon(horizon)
+        origins = check_origins(y, origins, self.length)
         window = self.x_scaler.transform(
             changes(y)[origins[:, None] + np.arange(1 - self.length, 1)])
         steps = []
@@ -348,9 +191,9 @@ class MIMOForecaster:
     base: Optional[Forecaster] = None
 
     def __call__(self, y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-        y = _series(y)
-        horizon = _horizon(horizon)
-        origins = _origins(y, origins, self.length)
+        y = check_series(y)
+        horizon = check_horizon(horizon)
+        origins = check_origins(y, origins, self.length)
         width = len(np.atleast_1d(self.y_scaler.mean))
         if horizon > width:
             raise ValueError(f"this MIMO model predicts {width} horizons; asked for "
@@ -391,9 +234,9 @@ def fit_forecaster(y: np.ndarray, end: int, kind: str = "mimo", *, horizon: int 
         raise ValueError(f"kind must be 'recursive' or 'mimo', not {kind!r}{hint}")
     if kind == "recursive" and base is not None:
         raise ValueError("a base forecaster goes with kind='mimo'")
-    y = _series(y)
-    end = _end(y, end)
-    horizon = _horizon(horizon)
+    y = check_series(y)
+    end = check_end(y, end)
+    horizon = check_horizon(horizon)
     seed_everything(seed)
     outputs = 1 if kind == "recursive" else horizon
     _, t = change_windows(y, length, outputs, end, base=base, start=start)
@@ -413,8 +256,8 @@ def fine_tune(fc: NetForecaster, y: np.ndarray, end: int, *, epochs: int, lr: fl
     """A copy of ``fc`` trained ``epochs`` more passes on the windows of ``y[:end]`` whose
     origin is ``>= start``, with ``fc``'s scalers (fitted on its own training period, which
     lies before ``end``); ``fc`` itself is left as it was."""
-    y = _series(y)
-    end = _end(y, end)
+    y = check_series(y)
+    end = check_end(y, end)
     seed_everything(seed)
     new = copy.deepcopy(fc)
     batches = _train_windows(new, y, end, start, batch_size, seed)
@@ -437,9 +280,9 @@ class RollingForecaster:
             raise ValueError("need one forecaster per end, and ends strictly increasing")
 
     def __call__(self, y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-        y = _series(y)
-        horizon = _horizon(horizon)
-        origins = _origins(y, origins, 0)
+        y = check_series(y)
+        horizon = check_horizon(horizon)
+        origins = check_origins(y, origins, 0)
         which = np.searchsorted(np.asarray(self.ends), origins + 1, side="right") - 1
         if len(origins) and which.min() < 0:
             raise ValueError(f"origin {origins.min()} lies before the first fit's data end "
@@ -460,8 +303,8 @@ def roll(fc: NetForecaster, y: np.ndarray, ends: Sequence[int], *, tune_epochs: 
     ``y[:end]`` (with ``tune_months``, only those whose origin lies in the last
     ``tune_months`` months before ``end``; else all from ``start``). ``tune_epochs=0`` keeps
     ``fc`` frozen. Returns the :class:`RollingForecaster` and the fine-tunes' histories."""
-    y = _series(y)
-    ends = [_end(y, e) for e in ends]
+    y = check_series(y)
+    ends = [check_end(y, e) for e in ends]
     if not ends:
         raise ValueError("ends is empty: give at least the end of the first training period")
     if isinstance(tune_epochs, bool) or not isinstance(tune_epochs, (int, np.integer)) \
@@ -478,52 +321,3 @@ def roll(fc: NetForecaster, y: np.ndarray, ends: Sequence[int], *, tune_epochs: 
             histories.append(history)
         fits.append(fc)
     return RollingForecaster(tuple(ends), tuple(fits)), histories
-
-
-# ---------------------------------------------------------------- rolling-origin evaluation
-
-@dataclass(frozen=True)
-class Scores:
-    """Errors of one method at one horizon over the same targets: ``pred`` and ``truth`` in
-    target order, with their MAE and RMSE."""
-
-    pred: np.ndarray
-    truth: np.ndarray
-
-    @property
-    def mae(self) -> float:
-        return mae(self.pred, self.truth)
-
-    @property
-    def rmse(self) -> float:
-        return rmse(self.pred, self.truth)
-
-
-def rolling_origin(y: np.ndarray, forecaster: Forecaster, targets: np.ndarray,
-                   horizons: tuple[int, ...]) -> dict[int, Scores]:
-    """Score ``forecaster`` on every month of ``targets`` at every horizon ``h``: the forecast
-    of ``y[t]`` is made at origin ``t - h`` from ``y[:t - h + 1]`` only (the forecaster
-    promises that). Every method scored with the same ``targets`` and ``horizons`` is
-    compared on exactly the same (origin, target) pairs."""
-    y = _series(y)
-    if len(horizons) == 0:
-        raise ValueError("horizons is empty: give the horizons to score, e.g. (1, 12, 24)")
-    horizons = tuple(_horizon(h) for h in horizons)
-    targets = np.asarray(targets, dtype=np.int64)
-    if len(targets) == 0 or targets.max() >= len(y) or targets.min() - max(horizons) < 0:
-        raise ValueError(f"targets must be non-empty months in [{max(horizons)}, {len(y) - 1}]")
-    out = {}
-    for h in horizons:
-        pred = np.asarray(forecaster(y, targets - h, h))
-        if pred.shape != (len(targets), h):
-            raise ValueError(f"the forecaster returned shape {pred.shape}, expected "
-                             f"{(len(targets), h)}")
-        out[h] = Scores(pred[:, h - 1], y[targets])
-    return out
-
-
-__all__ = ["Forecaster", "windows", "Scaler", "mae", "rmse", "seasonal_naive",
-           "seasonal_naive_drift", "harmonic_design", "harmonic_regression", "changes",
-           "change_windows", "ShuffledBatches", "RecursiveForecaster", "MIMOForecaster",
-           "fit_forecaster", "fine_tune", "RollingForecaster", "roll",
-           "Scores", "rolling_origin"]

@@ -1,56 +1,65 @@
 """Session-based recommendation: rank every item for the next click of a session.
 
 A *session* is a list of item indices ``s_1 .. s_n`` (consecutive repeats collapsed). For each
-``t = 1 .. n-1`` a method sees ``s_1 .. s_t`` and scores all ``V`` items; the *event* is scored
-by the rank of the true next item ``s_{t+1}`` in that full ranking (no sampled negatives):
+``t = 1 .. n-1`` a method sees ``s_1 .. s_t`` and scores all ``V`` items, and the event is
+scored by the rank of the true next item in that full ranking
+(:mod:`rnnbook.tasks.rank_metrics`).
 
-    rank = 1 + #{j : score_j > score_target} + #{j != target : score_j = score_target}
-
-that is, ties count against the target (*pessimistic*: a method gains nothing from giving many
-items the same score; ``ties="optimistic"`` drops the second term, ``"mean"`` halves it).
-``Recall@k`` is the share of events with ``rank <= k`` and ``MRR@k`` the mean of ``1 / rank``
-over events, with ``0`` when ``rank > k``.
-
-The module holds the data preparation (:func:`time_split`), the session-parallel mini-batches
-of GRU4Rec (:class:`SessionParallelBatches`) and their loss (:class:`SessionLoss`), the ranking
-metrics and :func:`lm_scores`, which turns any language model over item ids
-(``(ids, state) -> (logits, state)``) into a scorer. The count-based baselines
-(:class:`MostPopular`, :class:`Markov`, :class:`CoOccurrence`, :class:`SessionItemKNN`) live in
-:mod:`rnnbook.tasks.rank_baselines` and are importable from here.
+The module holds the data preparation (:func:`time_split`), the loss of GRU4Rec on
+session-parallel mini-batches (:class:`SessionLoss`; the batches are
+:class:`rnnbook.sessions.SessionParallelBatches`), :func:`fit_sessions`, and :func:`lm_scores`,
+which turns any language model over item ids (``(ids, state) -> (logits, state)``) into a
+scorer. The ranking metrics live in :mod:`rnnbook.tasks.rank_metrics`, the count-based
+baselines (:class:`MostPopular`, :class:`Markov`, :class:`CoOccurrence`,
+:class:`SessionItemKNN`) in :mod:`rnnbook.tasks.rank_baselines`; both, and the batches, are
+importable from here.
 """
 
 from __future__ import annotations
 
 import datetime
-import heapq
 from dataclasses import dataclass
-from numbers import Integral
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..batching import ReplayablePasses
 from ..history import History
 from ..layers import length_mask
 from ..runtime import detach, eval_mode, model_device, to_device
+from ..sessions import SessionBatch, SessionParallelBatches
 from ..text import IGNORE, pad
 from ..train import train
 from .rank_baselines import CoOccurrence, Markov, MostPopular, SessionItemKNN, check_items
+from .rank_metrics import (
+    TIES,
+    Events,
+    Scorer,
+    breakdown,
+    bucket,
+    check_positive,
+    event_gains,
+    events,
+    paired_bootstrap,
+    rank_events,
+    recall_mrr,
+    sample_negatives,
+    target_ranks,
+)
 
 __all__ = [
-    "IGNORE", "TIES", "LOSSES", "collapse_repeats", "SessionSplit", "time_split", "SessionBatch",
-    "SessionParallelBatches", "reset_lanes", "in_batch_negatives", "bpr_in_batch",
-    "SessionLoss", "target_ranks", "recall_mrr", "event_gains", "paired_bootstrap", "Events",
-    "events", "sample_negatives", "rank_events", "lm_scores", "breakdown", "bucket", "fit_sessions",
+    "IGNORE", "LOSSES", "collapse_repeats", "SessionSplit", "time_split", "reset_lanes",
+    "in_batch_negatives", "bpr_in_batch", "SessionLoss", "lm_scores", "fit_sessions",
+    # the batches, from rnnbook.sessions
+    "SessionBatch", "SessionParallelBatches",
+    # the metrics, from rank_metrics
+    "TIES", "target_ranks", "recall_mrr", "event_gains", "paired_bootstrap", "Events",
+    "events", "sample_negatives", "rank_events", "breakdown", "bucket",
     # the count-based baselines, from rank_baselines
     "MostPopular", "Markov", "CoOccurrence", "SessionItemKNN", "check_items",
 ]
-
-TIES = ("pessimistic", "optimistic", "mean")
-Scorer = Callable[[Sequence[Sequence[int]]], np.ndarray]
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,117 +136,8 @@ def time_split(sessions: Sequence[tuple[datetime.datetime, Sequence[int]]],
 
 
 # --------------------------------------------------------------------------------------------
-# Session-parallel mini-batches (Hidasi et al. 2016, Section 3.1.1)
+# The loss on session-parallel mini-batches (Hidasi et al. 2016, Section 3.1)
 # --------------------------------------------------------------------------------------------
-
-class SessionBatch(NamedTuple):
-    """One time step of ``B`` lanes: inputs ``x`` and targets ``y`` ``(B, 1)`` (``y = -100``
-    on an idle lane), and ``start`` ``(B,)``: lanes whose state must be zeroed before this
-    step because a new session (or idleness) begins there."""
-
-    x: Tensor
-    y: Tensor
-    start: Tensor
-
-
-class SessionParallelBatches(ReplayablePasses):
-    """GRU4Rec's session-parallel mini-batches over sessions of item indices.
-
-    ``batch_size`` lanes each read one session after another, one click per step: at step
-    ``t`` lane ``b`` gives input ``s_i`` and target ``s_{i+1}`` of its current session. When a
-    session's last pair is consumed, the lane that frees first takes the next session (ties:
-    the lowest lane) and is marked ``start`` so that the loss zeroes its state; once no
-    session is left a lane idles (``x = 0``, ``y = -100``, ``start`` set). A pass ends when
-    every lane is idle. Sessions are shuffled anew each pass (``shuffle=True``, reproducible
-    from ``seed``). ``len()`` is the number of steps of the coming pass.
-
-    ``plan()`` gives a whole pass as three ``(steps, B)`` tensors ``x``, ``y``, ``start``.
-
-    :meth:`state_dict` / :meth:`load_state_dict` follow
-    :class:`~rnnbook.batching.PaddedBatches`: the generator state from which the pass in
-    progress was shuffled, and ``position``, its steps already handed out. A pass is planned
-    whole from its shuffle, so replaying it and skipping ``position`` steps (the caller's job)
-    gives the very steps that were left, each lane in the middle of the same session; the
-    recurrent state those lanes carried is the loss's (:meth:`SessionLoss.state_dict`).
-    """
-
-    def __init__(self, sessions: Sequence[Sequence[int]], batch_size: int,
-                 shuffle: bool = True, seed: int = 0):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.sessions = [list(map(int, s)) for s in sessions]
-        if not self.sessions:
-            raise ValueError("no sessions to batch")
-        short = [k for k, s in enumerate(self.sessions) if len(s) < 2]
-        if short:
-            raise ValueError(f"session {short[0]} has {len(self.sessions[short[0]])} item(s): "
-                             "every session needs at least 2 (an input and a target)")
-        negative = [k for k, s in enumerate(self.sessions) if min(s) < 0]
-        if negative:
-            raise ValueError(f"session {negative[0]} holds a negative item "
-                             f"({self.sessions[negative[0]]}): items are indices 0 .. V - 1")
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-        self._next = self._draw()
-
-    def _draw(self) -> tuple[Tensor, list[int]]:
-        """The coming pass: the generator state it is drawn from, and its order."""
-        before = self.generator.get_state()
-        n = len(self.sessions)
-        order = torch.randperm(n, generator=self.generator).tolist() if self.shuffle \
-            else list(range(n))
-        return before, order
-
-    def plan(self, order: Optional[list[int]] = None) -> tuple[Tensor, Tensor, Tensor]:
-        """``x``, ``y`` (int64) and ``start`` (bool), each ``(steps, batch_size)``, for the
-        sessions taken in ``order`` (default: the coming pass's order)."""
-        order = self._next[1] if order is None else order
-        B = self.batch_size
-        free = [(0, b) for b in range(B)]  # (step at which lane b is free, b)
-        placed = []
-        for k in order:
-            t, b = heapq.heappop(free)
-            placed.append((t, b, k))
-            heapq.heappush(free, (t + len(self.sessions[k]) - 1, b))
-        steps = max(t for t, _ in free)
-        x = np.zeros((steps, B), dtype=np.int64)
-        y = np.full((steps, B), IGNORE, dtype=np.int64)
-        start = np.ones((steps, B), dtype=bool)
-        for t, b, k in placed:
-            s = self.sessions[k]
-            x[t:t + len(s) - 1, b] = s[:-1]
-            y[t:t + len(s) - 1, b] = s[1:]
-            start[t + 1:t + len(s) - 1, b] = False
-        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(start)
-
-    def __len__(self) -> int:
-        return self.plan()[0].size(0)
-
-    def state_dict(self) -> dict[str, Any]:
-        """``{"generator": ByteTensor, "position": int}``: the generator state from which the
-        next iteration draws the order of the pass in progress (or of the next pass, when none
-        is in progress), and how many steps of that pass were already handed out."""
-        return self._pass_state(self._next[0].clone())
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a :meth:`state_dict`: the next iteration replays the saved pass from its
-        start (skipping its first ``position`` steps is the caller's job)."""
-        if not isinstance(state, dict) or not isinstance(state.get("generator"), Tensor):
-            raise ValueError("expected a SessionParallelBatches.state_dict(): a dict with the "
-                             f"generator state (a ByteTensor) and a position, got {state!r}")
-        self.generator.set_state(state["generator"])
-        self._next = self._draw()
-        self._forget_pass()
-
-    def __iter__(self):
-        before, order = self._next
-        x, y, start = self.plan(order)
-        self._next = self._draw()
-        self._begin_pass(before, x.size(0))
-        for t in range(x.size(0)):
-            self._handed_out()
-            yield SessionBatch(x[t, :, None], y[t, :, None], start[t])
-
 
 def reset_lanes(state: Any, start: Tensor) -> Any:
     """Zero the recurrent state of the lanes where ``start`` is set.
@@ -347,157 +247,6 @@ class SessionLoss:
 
 
 # --------------------------------------------------------------------------------------------
-# Ranking metrics over the full item set
-# --------------------------------------------------------------------------------------------
-
-def target_ranks(scores: Tensor | np.ndarray, targets: Tensor | np.ndarray,
-                 ties: str = "pessimistic") -> np.ndarray:
-    """The rank (1 = best) of each target among all items: ``scores`` ``(N, V)``, ``targets``
-    ``(N,)``. ``1 + #higher + #tied others`` (pessimistic), ``1 + #higher`` (optimistic) or
-    ``1 + #higher + #tied others / 2`` (mean). Float64 array ``(N,)``."""
-    if ties not in TIES:
-        raise ValueError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
-    s = torch.as_tensor(scores)
-    t = torch.as_tensor(targets, device=s.device).long()
-    if s.dim() != 2 or t.shape != (s.size(0),):
-        raise ValueError(f"expected scores (N, V) and targets (N,), got {tuple(s.shape)} "
-                         f"and {tuple(t.shape)}")
-    if s.size(0) and (t.min() < 0 or t.max() >= s.size(1)):
-        raise ValueError(f"targets must lie in [0, {s.size(1)})")
-    if torch.isnan(s).any():
-        raise ValueError("scores contain NaN: a NaN cannot be ranked")
-    mine = s.gather(1, t[:, None])
-    higher = (s > mine).sum(1).double()
-    tied = (s == mine).sum(1).double() - 1
-    extra = {"pessimistic": tied, "optimistic": 0 * tied, "mean": tied / 2}[ties]
-    return (1 + higher + extra).cpu().numpy()
-
-
-def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def recall_mrr(ranks: np.ndarray, k: int = 20) -> tuple[float, float]:
-    """``(Recall@k, MRR@k)`` from the targets' ranks; ``k`` is a positive number of items."""
-    _check_positive("k", k)
-    ranks = np.asarray(ranks, dtype=np.float64)
-    if ranks.size == 0:
-        raise ValueError("no ranks to score")
-    hit = ranks <= k
-    return float(hit.mean()), float(np.where(hit, 1.0 / ranks, 0.0).mean())
-
-
-def event_gains(ranks: np.ndarray, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Per event, its hit ``rank <= k`` (0/1) and its reciprocal rank ``1 / rank`` (0 beyond
-    ``k``): the terms whose means are Recall@k and MRR@k."""
-    _check_positive("k", k)
-    ranks = np.asarray(ranks, dtype=np.float64)
-    hit = ranks <= k
-    return hit.astype(np.float64), np.where(hit, 1.0 / ranks, 0.0)
-
-
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, groups: np.ndarray, n: int = 2000,
-                     seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """``(mean(a - b), low, high)``: the mean paired difference of two methods' per-event
-    scores (:func:`event_gains`) and its percentile bootstrap interval at ``level``.
-
-    Each of the ``n`` resamples draws the groups (the test sessions, ``groups[e]`` for event
-    ``e``) with replacement and keeps all events of a drawn group, since the events of one
-    session are not independent; the difference is that of the resampled events' means. An
-    interval above zero says that ``a`` beats ``b`` on test sets like this one, not only on
-    this one."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    groups = np.asarray(groups)
-    if a.ndim != 1 or a.shape != b.shape or groups.shape != a.shape or a.size == 0:
-        raise ValueError(f"expected three equal, non-empty 1-d arrays (one value per event), "
-                         f"got shapes {a.shape}, {b.shape} and {groups.shape}")
-    _check_positive("n", n)
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
-    _, g = np.unique(groups, return_inverse=True)
-    sums = np.bincount(g, weights=a - b)
-    counts = np.bincount(g).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(n)
-    for lo in range(0, n, 100):      # 100 resamples at a time: memory stays small
-        draw = rng.integers(0, len(sums), size=(min(100, n - lo), len(sums)))
-        diffs[lo:lo + len(draw)] = sums[draw].sum(1) / counts[draw].sum(1)
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(diffs, [tail, 100 - tail])
-    return float((a - b).mean()), float(low), float(high)
-
-
-class Events(NamedTuple):
-    """The next-item events of a list of sessions, in order: for event ``e`` the session
-    ``session[e]``, the number of items seen ``position[e]`` (1 .. n-1), the session's
-    length ``length[e]`` and the ``target[e]`` item."""
-
-    session: np.ndarray
-    position: np.ndarray
-    length: np.ndarray
-    target: np.ndarray
-
-
-def events(sessions: Sequence[Sequence[int]]) -> Events:
-    """Every event ``(s_1..s_t -> s_{t+1})`` of ``sessions`` (``sum(n - 1)`` of them)."""
-    sess, pos, length, target = [], [], [], []
-    for k, s in enumerate(sessions):
-        n = len(s)
-        sess += [k] * (n - 1)
-        pos += range(1, n)
-        length += [n] * (n - 1)
-        target += list(s[1:])
-    return Events(*(np.asarray(a, dtype=np.int64) for a in (sess, pos, length, target)))
-
-
-def sample_negatives(targets: np.ndarray, n_items: int, n: int,
-                     rng: np.random.Generator) -> np.ndarray:
-    """For each target, ``n`` distinct other items drawn uniformly: ``(N, n)`` int64."""
-    targets = np.asarray(targets, dtype=np.int64)
-    if not 0 < n < n_items:
-        raise ValueError(f"the number of negatives must lie in [1, {n_items - 1}], got {n}")
-    draws = np.argsort(rng.random((len(targets), n_items - 1)), axis=1)[:, :n]
-    return draws + (draws >= targets[:, None])  # skip the target: items 0..V-1 minus it
-
-
-def rank_events(scorer: Scorer, sessions: Sequence[Sequence[int]], ties: str = "pessimistic",
-                chunk: int = 512, negatives: Optional[int] = None, seed: int = 0
-                ) -> np.ndarray:
-    """The target rank of every event of ``sessions`` (in :func:`events` order).
-
-    ``scorer(sessions)`` returns a ``(sum(n - 1), V)`` array: the scores after each prefix of
-    each session, in order. Sessions are scored ``chunk`` at a time, so memory stays small.
-    Every method of the chapter is scored by this one function.
-
-    By default the rank is over all ``V`` items. With ``negatives=m`` it is the *sampled* rank
-    among the target and ``m`` other items drawn uniformly for each event (the same draws for
-    every scorer, given ``seed``): the shortcut whose results Krichene and Rendle (2020) showed
-    to be inconsistent with the full ranking. A sampled rank is never worse than the full
-    one (the target meets a subset of its competitors).
-
-    Sessions of a single item have no event; a chunk of only such sessions is not scored.
-    """
-    _check_positive("chunk", chunk)
-    out, rng = [], np.random.default_rng(seed)
-    for lo in range(0, len(sessions), chunk):
-        part = sessions[lo:lo + chunk]
-        want = sum(max(len(s) - 1, 0) for s in part)
-        if want == 0:
-            continue
-        scores = np.asarray(scorer(part))
-        if scores.shape[0] != want:
-            raise ValueError(f"the scorer gave {scores.shape[0]} rows for {want} events")
-        targets = np.array([i for s in part for i in s[1:]], dtype=np.int64)
-        if negatives is not None:
-            neg = sample_negatives(targets, scores.shape[1], negatives, rng)
-            keep = np.concatenate([targets[:, None], neg], axis=1)
-            scores, targets = np.take_along_axis(scores, keep, axis=1), np.zeros_like(targets)
-        out.append(target_ranks(scores, targets, ties))
-    return np.concatenate(out) if out else np.zeros(0)
-
-
-# --------------------------------------------------------------------------------------------
 # A recurrent model as a scorer
 # --------------------------------------------------------------------------------------------
 
@@ -509,7 +258,7 @@ def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
     must be indices ``0 .. V - 1`` of the model's ``V`` outputs; sessions of a single item
     have no event (``(0, V)`` scores when no session has one).
     """
-    _check_positive("batch_size", batch_size)
+    check_positive("batch_size", batch_size)
 
     def score(sessions: Sequence[Sequence[int]]) -> np.ndarray:
         dev, out = model_device(model), []
@@ -525,20 +274,6 @@ def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
         return np.concatenate(out) if out else np.zeros((0, probe.size(-1)), np.float32)
 
     return score
-
-
-def breakdown(ranks: np.ndarray, groups: np.ndarray, k: int = 20
-              ) -> dict[int, tuple[int, float, float]]:
-    """``{group: (events, Recall@k, MRR@k)}`` for each value of ``groups`` (one per event)."""
-    return {int(g): (int((groups == g).sum()), *recall_mrr(ranks[groups == g], k))
-            for g in np.unique(groups)}
-
-
-def bucket(values: np.ndarray, edges: Sequence[int]) -> np.ndarray:
-    """Each value's bucket: the largest edge ``<= value`` (``edges`` ascending)."""
-    e = np.asarray(edges)
-    return e[np.searchsorted(e, values, side="right") - 1]
-
 
 
 def fit_sessions(model: nn.Module, sessions: Sequence[Sequence[int]], *, epochs: int,
