@@ -4,13 +4,14 @@ Cells (:class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`) and multi-layer, b
 layers (:class:`RNN`, :class:`LSTM`, :class:`GRU`) share parameter names, shapes and call
 signatures with PyTorch, so ``state_dict``s load both ways; :func:`make_layer` builds either
 kind; :mod:`~rnnbook.layers.packing` runs them over padded batches; :func:`record_gates` reads
-the gates of an LSTM or GRU.
+the gates of an LSTM or GRU; :func:`add_lora` gives weights a trainable low-rank update (LoRA).
 """
 
 from .attention import Attention, dot_attention, masked_softmax
 from .builder import KINDS, layer_or_kind, make_layer, output_size
 from .gates import record_gates
 from .gru import GRU, GRUCell, gru_update
+from .lora import LoRA, add_lora, lora_parameters, merge_lora, weight_matrices
 from .lstm import LSTM, LSTMCell, lstm_update, set_forget_bias
 from .packing import (
     Lengths,
@@ -29,4 +30,5 @@ __all__ = ["Attention", "dot_attention", "masked_softmax",
            "RecurrentCell", "RecurrentLayer", "State", "Lengths", "length_mask",
            "RNN", "RNNCell", "LSTM", "LSTMCell", "lstm_update", "set_forget_bias",
            "GRU", "GRUCell", "gru_update",
+           "LoRA", "add_lora", "merge_lora", "lora_parameters", "weight_matrices",
            "masked_run", "packed_run", "run_recurrent", "split_directions", "final_states"]
