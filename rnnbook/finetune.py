@@ -9,12 +9,16 @@ No new training loop: each piece plugs into :func:`rnnbook.train` through its ``
   warm-up to the peak then a long linear decay, as a ``LambdaLR`` multiplier;
 - :class:`GradualUnfreezing`: train the top layer first and unfreeze one more layer per stage.
 
+One run with slanted triangular rates: ``train(model, batches, loss_fn, epochs=3,
+optimizer=opt, schedule=slanted_triangular_scheduler)`` (other settings through
+``functools.partial(slanted_triangular_scheduler, cut_frac=0.2)``).
+
 Gradual unfreezing with :func:`rnnbook.train`, one optimiser over every group and one scheduler
 over the whole run, one ``train`` call per stage (``train`` collects the trainable parameters
 at the start of each call; frozen ones get no gradient, so AdamW skips them, weight decay
 included)::
 
-    layers = [model.embed, model.encoder, model.out]
+    layers = [model.embed, model.encoder, model.out]   # a TextClassifier without attention
     opt = torch.optim.AdamW(discriminative_groups(layers, lr=2e-3))
     sched = slanted_triangular_scheduler(opt, total_steps=len(layers) * len(batches))
     unfreezing = GradualUnfreezing(layers)
