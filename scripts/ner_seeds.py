@@ -3,8 +3,9 @@
     OMP_NUM_THREADS=1 nice -n 10 python scripts/ner_seeds.py [--seeds 0 1 2]
         [--variants softmax crf words cased lower] [--budget cpu]
 
-Same data split, hyper-parameters and training as ``book/ner.ipynb`` (the ``hp`` of its cpu
-budget, copied below: keep them in step), one training per variant and seed. Prints each
+Same data split (``held_out_split``), hyper-parameters (``HPARAMS`` of the chosen budget,
+through ``recipe``) and training (``fit_tagger``) as ``book/ner.ipynb``: both take them from
+``rnnbook.tasks.ner``. One training per variant and seed. Prints each
 run's test span F1, best epoch and epochs run, then for every claim that the chapter makes
 about these models its value per seed (mean and spread), so that a claim is only ``expect``ed
 when it holds in every seed.
@@ -20,47 +21,42 @@ import time
 from seqeval.metrics import f1_score
 
 import rnnbook
-from rnnbook.tasks.ner import count_invalid, fit_tagger, recall_by_seen, span_scores
+from rnnbook.tasks.ner import (
+    HPARAMS,
+    count_invalid,
+    fit_tagger,
+    held_out_split,
+    recall_by_seen,
+    recipe,
+    span_scores,
+)
 
-HP = dict(embed=64, hidden=64, char_embed=16, char_hidden=32, dropout=0.25,
-          word_dropout=0.05, epochs=40, patience=6, batch_size=64, lr=5e-3)
-HELD_EVERY = 4  # one block of 25 sentences in HELD_EVERY is held out
-VARIANTS = {  # name: (crf, chars, cased, lower_chars)
-    "softmax": (False, True, False, False),
-    "crf": (True, True, False, False),
-    "words": (True, False, False, False),
-    "cased": (True, False, True, False),
-    "lower": (True, True, False, True),
+VARIANTS = {  # name: fit_tagger's switches, as the chapter's variants
+    "softmax": dict(crf=False),
+    "crf": dict(crf=True),
+    "words": dict(crf=True, chars=False),
+    "cased": dict(crf=True, chars=False, cased=True),
+    "lower": dict(crf=True, lower_text=True),
 }
-
-
-def lowered(pairs):
-    return [([w.lower() for w in ws], ts) for ws, ts in pairs]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    ap.add_argument("--budget", choices=list(HPARAMS), default="cpu")
     ap.add_argument("--out", default="/tmp/ner_seeds.json")
     args = ap.parse_args()
     dev, test = rnnbook.data.load_uner("dev"), rnnbook.data.load_uner("test")
-    held = [p for i, p in enumerate(dev) if i // 25 % HELD_EVERY == HELD_EVERY - 1]
-    train_pairs = [p for i, p in enumerate(dev) if i // 25 % HELD_EVERY != HELD_EVERY - 1]
+    train_pairs, held = held_out_split(dev, every=4, block=25)  # the chapter's split
     gold = [t for _, t in test]
-    sizes = dict(embed_size=HP["embed"], hidden_size=HP["hidden"], char_embed=HP["char_embed"],
-                 char_hidden=HP["char_hidden"], dropout=HP["dropout"],
-                 word_dropout=HP["word_dropout"])
+    hp = HPARAMS[args.budget]
     rows = {}
     for seed in args.seeds:
         for name in args.variants:
-            crf, chars, cased, lower_chars = VARIANTS[name]
-            lower = lowered if lower_chars else (lambda p: p)
             t0 = time.time()
-            out = fit_tagger(lower(train_pairs), lower(held), lower(test), crf=crf, seed=seed,
-                             chars=chars, cased=cased, epochs=HP["epochs"],
-                             patience=HP["patience"], lr=HP["lr"],
-                             batch_size=HP["batch_size"], log=None, **sizes)
+            out = fit_tagger(train_pairs, held, test, seed=seed, log=None, **VARIANTS[name],
+                             **recipe(hp))
             s = span_scores(gold, out["pred"], ("PER", "ORG", "LOC"))
             seen = recall_by_seen(train_pairs, test, out["pred"])
             row = dict(f1=s["f1"], precision=s["precision"], recall=s["recall"],

@@ -10,18 +10,23 @@ from rnnbook.layers import length_mask
 from rnnbook.models.crf import CRF, CRFTagger, iob2_constraints
 from rnnbook.models.tagger import Tagger
 from rnnbook.tasks.ner import (
+    HPARAMS,
     CRFLoss,
     DictionaryTagger,
     build_tagger,
     count_invalid,
     fit_tagger,
+    held_out_split,
     invalid_transitions,
+    lowered,
     predict,
     recall_by_seen,
+    recipe,
     span_scores,
     train_and_choose,
 )
 from rnnbook.tasks.tagging import TaggedBatches, TaggingLoss, TaggingVocabs
+from rnnbook.text import IGNORE
 
 TRAIN = [
     (["I", "met", "John", "Smith", "in", "New", "York"],
@@ -94,7 +99,7 @@ def test_crf_loss_and_predict(chars):
     pred = predict(model, TRAIN, vocabs)
     assert [len(p) for p in pred] == [len(w) for w, _ in TRAIN]
     assert count_invalid(pred)["transitions"] == 0
-    bad = batch._replace(tags=batch.tags.masked_fill(batch.tags == 0, -100))
+    bad = batch._replace(tags=batch.tags.masked_fill(batch.tags == 0, IGNORE))
     with pytest.raises(ValueError, match="unknown"):
         CRFLoss()(model, bad)
 
@@ -194,3 +199,36 @@ def test_iob2_constraints_leave_no_invalid_sequence(seed):
     loose = [[tags[i] for i in p[:n]]
              for p, n in zip(free.decode(emissions, mask).tolist(), lengths.tolist())]
     assert count_invalid(loose)["sentences"] > 0
+
+
+def test_held_out_split_keeps_blocks_together():
+    pairs = [([f"w{i}"], ["O"]) for i in range(23)]
+    train, held = held_out_split(pairs, every=3, block=2)
+    assert [int(ws[0][1:]) for ws, _ in held] == [4, 5, 10, 11, 16, 17, 22]
+    assert len(train) + len(held) == 23 and not set(map(id, train)) & set(map(id, held))
+    with pytest.raises(ValueError, match="every"):
+        held_out_split(pairs, every=1)
+
+
+def test_recipe_covers_every_budget_and_fit_tagger_takes_it():
+    for budget in ("smoke", "cpu", "gpu"):
+        assert HPARAMS[budget].keys() == HPARAMS["cpu"].keys()
+        kw = recipe(HPARAMS[budget])
+        assert kw["hidden_size"] == HPARAMS[budget]["hidden"]
+        assert kw["char_embed"] == HPARAMS[budget]["char_embed"]
+        assert kw["patience"] == HPARAMS[budget]["patience"]
+    kw = dict(recipe(HPARAMS["smoke"]), embed_size=4, hidden_size=4, char_embed=2,
+              char_hidden=2)
+    out = fit_tagger(TRAIN, TRAIN[:2], TRAIN, crf=True, seed=0, log=None, **kw)
+    assert [len(p) for p in out["pred"]] == [len(w) for w, _ in TRAIN]
+
+
+def test_lower_text_lowers_the_characters_too():
+    kw = dict(crf=False, seed=0, epochs=1, lr=0.01, batch_size=2, log=None, embed_size=4,
+              hidden_size=4, char_embed=2, char_hidden=2)
+    out = fit_tagger(TRAIN, TRAIN[:2], TRAIN, lower_text=True, **kw)
+    assert "A" not in out["vocabs"].chars.stoi and "a" in out["vocabs"].chars.stoi
+    cased = fit_tagger(TRAIN, TRAIN[:2], TRAIN, **kw)
+    assert "A" in cased["vocabs"].chars.stoi
+    assert lowered(TRAIN[:1]) == [(["i", "met", "john", "smith", "in", "new", "york"],
+                                   TRAIN[0][1])]

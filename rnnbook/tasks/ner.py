@@ -20,10 +20,47 @@ from ..config import seed_everything
 from ..layers import length_mask
 from ..models.crf import CRFTagger, iob2_constraints
 from ..models.tagger import Tagger
+from ..text import IGNORE
 from ..train import train
 from .tagging import Pair, TaggedBatches, TaggingLoss, TaggingVocabs, predict
 
 Span = tuple[str, int, int]  # (type, first word, last word), as seqeval's get_entities
+
+#: The NER chapter's hyper-parameters per budget (``rnnbook.hparams(**HPARAMS)``), in one place
+#: for ``book/ner.ipynb`` and ``scripts/ner_seeds.py``; :func:`recipe` maps them to
+#: :func:`fit_tagger`'s keywords.
+HPARAMS: dict[str, dict[str, Any]] = dict(
+    smoke=dict(embed=16, hidden=16, char_embed=8, char_hidden=8, dropout=0.25,
+               word_dropout=0.05, epochs=1, patience=1, batch_size=64, lr=5e-3,
+               train_sentences=100, test_sentences=100),
+    cpu=dict(embed=64, hidden=64, char_embed=16, char_hidden=32, dropout=0.25,
+             word_dropout=0.05, epochs=40, patience=6, batch_size=64, lr=5e-3,
+             train_sentences=None, test_sentences=None),
+    gpu=dict(embed=100, hidden=128, char_embed=32, char_hidden=64, dropout=0.33,
+             word_dropout=0.05, epochs=60, patience=8, batch_size=32, lr=2e-3,
+             train_sentences=None, test_sentences=None),
+)
+
+
+def held_out_split(pairs: Sequence[Pair], every: int = 4, block: int = 25
+                   ) -> tuple[list[Pair], list[Pair]]:
+    """``(train, held)``: the sentences in blocks of ``block`` in a row, and the last block of
+    every ``every`` held out (to choose the epoch on), the others to train. Blocks keep
+    neighbouring sentences (often of one document) on one side."""
+    if every < 2 or block < 1:
+        raise ValueError(f"need every >= 2 and block >= 1, got every={every}, block={block}")
+    held = [p for i, p in enumerate(pairs) if i // block % every == every - 1]
+    train_pairs = [p for i, p in enumerate(pairs) if i // block % every != every - 1]
+    return train_pairs, held
+
+
+def recipe(hp: Any) -> dict[str, Any]:
+    """:func:`fit_tagger`'s keywords from the chapter's hyper-parameters (:data:`HPARAMS`):
+    training (``epochs``, ``patience``, ``lr``, ``batch_size``) and the tagger's sizes."""
+    return dict(epochs=hp["epochs"], patience=hp["patience"], lr=hp["lr"],
+                batch_size=hp["batch_size"], embed_size=hp["embed"], hidden_size=hp["hidden"],
+                char_embed=hp["char_embed"], char_hidden=hp["char_hidden"],
+                dropout=hp["dropout"], word_dropout=hp["word_dropout"])
 
 
 def spans(tags: Sequence[str]) -> list[Span]:
@@ -138,7 +175,7 @@ class CRFLoss:
         words, lengths, tags, chars = batch
         real = length_mask(lengths, tags.size(1), tags.device)
         if bool((tags[real] < 0).any()):
-            raise ValueError("a tag is unknown (-100): the CRF scores whole tag paths, so "
+            raise ValueError(f"a tag is unknown ({IGNORE}): the CRF scores whole tag paths, so "
                              "build the tag vocabulary from every tag of the data")
         tokens = int(lengths.sum())
         return model.nll(words, lengths, tags, chars).sum() / tokens, tokens
@@ -194,19 +231,29 @@ def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable
     return {"f1": f1s, "best_epoch": best, "stopped": len(f1s) < epochs, "seconds": seconds}
 
 
+def lowered(pairs: Sequence[Pair]) -> list[Pair]:
+    """The sentences with every word lower-cased (tags unchanged)."""
+    return [([w.lower() for w in ws], list(ts)) for ws, ts in pairs]
+
+
 def fit_tagger(train_pairs: Sequence[Pair], held_out: Sequence[Pair], test_pairs: Sequence[Pair],
-               *, crf: bool, seed: int, chars: bool = True, cased: bool = False, epochs: int,
+               *, crf: bool, seed: int, chars: bool = True, cased: bool = False,
+               lower_text: bool = False, epochs: int,
                lr: float, batch_size: int, patience: Optional[int] = None,
                device: Optional[torch.device] = None,
                log: Optional[Callable[[str], None]] = print, **sizes: Any) -> dict[str, Any]:
     """Build vocabularies from ``train_pairs`` (words lower-cased unless ``cased``), a tagger
     (:func:`build_tagger`) with its weights, dropout and batch order drawn from ``seed``,
     train it with :func:`train_and_choose` (at most ``epochs``, early stopping after
-    ``patience``) and tag ``test_pairs``.
+    ``patience``) and tag ``test_pairs``. With ``lower_text`` every sentence is
+    :func:`lowered` first, so the characters lose their case too.
 
     Returns ``{"model", "vocabs", "run", "pred"}`` (``run``: held-out F1 per epoch, best
     epoch, seconds; ``pred``: the test tags).
     """
+    if lower_text:
+        train_pairs, held_out, test_pairs = (lowered(p) for p in (train_pairs, held_out,
+                                                                  test_pairs))
     vocabs = TaggingVocabs.build(train_pairs, lower=not cased)
     seed_everything(seed)
     model = build_tagger(vocabs, crf=crf, chars=chars, **sizes).to(device or "cpu")
