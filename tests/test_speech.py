@@ -9,6 +9,7 @@ from resume import kill_and_resume, same_weights
 
 import rnnbook
 from rnnbook.audio import spec_augment
+from rnnbook.history import History
 from rnnbook.models.speech import CTCRecogniser, FrameClassifier, stack_frames
 from rnnbook.tasks.losses import ClassificationLoss
 from rnnbook.tasks.speech import (
@@ -212,6 +213,8 @@ def test_train_and_score_learns_a_toy_task_and_predict_keeps_the_order():
     out = train_and_score(lambda: FrameClassifier(4, 2, hidden_size=8, stride=1), feats[:60],
                           labels[:60], feats[60:], labels[60:], epochs=15, batch=16, lr=0.02)
     assert out["accuracy"] >= 0.9
+    h = out["history"]  # fit's History: every step of 15 passes of 4 batches, timed
+    assert isinstance(h, History) and h.step[-1] == 15 * 4 and h.seconds > 0
     pred = predict(out["model"], [feats[i] for i in range(60, 80)], batch_size=7)
     assert pred.tolist() == out["pred"].tolist()
 

@@ -13,7 +13,6 @@ takes the best label at every frame and applies ``B``.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
@@ -23,6 +22,7 @@ from torch import Tensor, nn
 
 from ..audio import log_mel, normalise
 from ..batching import PaddedBatches
+from ..history import History
 from ..layers import Lengths
 from ..runtime import eval_mode, model_device
 from ..text import pad
@@ -136,15 +136,14 @@ def predict(model: nn.Module, features: Sequence[Tensor], batch_size: int = 256)
     return torch.cat(out).numpy()
 
 
-def fit(model: nn.Module, batches: Any, loss_fn: Any, epochs: int, lr: float) -> float:
+def fit(model: nn.Module, batches: Any, loss_fn: Any, epochs: int, lr: float) -> History:
     """Adam with a one-cycle learning rate (peak ``lr``) for ``epochs`` passes, through
-    :func:`rnnbook.train`; returns the training time in seconds."""
+    :func:`rnnbook.train`; returns its :class:`~rnnbook.history.History` (``.seconds``: the
+    training time)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(batches))
-    start = time.perf_counter()
-    train(model, batches, loss_fn, epochs=epochs, optimizer=opt, scheduler=sched, clip=5.0,
-          log=None, progress=False, unit="utt")
-    return time.perf_counter() - start
+    return train(model, batches, loss_fn, epochs=epochs, optimizer=opt, scheduler=sched,
+                 clip=5.0, log=None, progress=False, unit="utt")
 
 
 def train_and_score(make_model: Callable[[], nn.Module], train_features: Sequence[Any],
@@ -152,14 +151,14 @@ def train_and_score(make_model: Callable[[], nn.Module], train_features: Sequenc
                     test_labels: Sequence[int], *, epochs: int, batch: int, lr: float,
                     augment: Optional[Augment] = None, seed: int = 0) -> dict[str, Any]:
     """Seed, build a model, train it (:func:`fit` on :class:`FrameBatches`), score it on the
-    test recordings: ``{"model", "accuracy", "seconds", "pred"}``."""
+    test recordings: ``{"model", "history", "accuracy", "pred"}``."""
     torch.manual_seed(seed)
     model = make_model()
     data = FrameBatches(train_features, train_labels, batch, seed=seed, augment=augment)
-    seconds = fit(model, data, ClassificationLoss(), epochs, lr)
+    history = fit(model, data, ClassificationLoss(), epochs, lr)
     pred = predict(model, test_features)
     acc = float(np.mean(pred == np.asarray(test_labels)))
-    return {"model": model, "accuracy": acc, "seconds": seconds, "pred": pred}
+    return {"model": model, "history": history, "accuracy": acc, "pred": pred}
 
 
 def make_utterances(waves: Sequence[np.ndarray], digits: Sequence[int], n: int, rate: int,
