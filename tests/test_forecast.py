@@ -3,10 +3,13 @@ where they should be, forecasters never look past their origin, recursive and MI
 right horizons, refits at rolling origins use the latest fit known at each origin, MAE/RMSE by
 hand, bad arguments are refused."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 
+from rnnbook.history import History
 from rnnbook.models.regressor import SequenceRegressor
 from rnnbook.tasks import forecast as F
 
@@ -68,15 +71,35 @@ def test_fit_forecaster_ignores_data_after_end():
     y = cycle_and_trend(120)
     other = y.copy()
     other[80:] += np.linspace(0, 50, 40)
-    kw = dict(kind="mimo", horizon=3, length=12, hidden=4, epochs=1, batch_size=16)
-    a, _ = F.fit_forecaster(y, 80, **kw)
-    b, _ = F.fit_forecaster(other, 80, **kw)
+    kw = dict(kind="mimo", horizon=3, length=12, hidden=4)
+
+    def fitted(series, end):
+        fc = F.new_forecaster(series, end, **kw)
+        history = F.fit_forecaster(fc, series, end, epochs=1, batch_size=16)
+        assert isinstance(history, History) and history.step  # one shape: a History
+        return fc
+
+    a, b = fitted(y, 80), fitted(other, 80)
     np.testing.assert_array_equal(a.x_scaler.mean, b.x_scaler.mean)
     np.testing.assert_array_equal(a.y_scaler.std, b.y_scaler.std)
     for p, q in zip(a.model.parameters(), b.model.parameters()):
         torch.testing.assert_close(p, q)
-    c, _ = F.fit_forecaster(other, 81, **kw)
+    c = fitted(other, 81)
     assert not np.allclose(c.y_scaler.mean, a.y_scaler.mean)
+
+
+def test_fit_forecaster_trains_the_forecaster_in_place_from_its_seed():
+    y = cycle_and_trend(120)
+    fc = F.new_forecaster(y, 80, "recursive", length=12, hidden=4, seed=3)
+    before = [p.detach().clone() for p in fc.model.parameters()]
+    same = F.new_forecaster(y, 80, "recursive", length=12, hidden=4, seed=3)
+    for p, q in zip(same.model.parameters(), before):
+        torch.testing.assert_close(p, q)              # the seed fixes the initial weights
+    F.fit_forecaster(fc, y, 80, epochs=2, batch_size=16, seed=3)
+    assert any(not torch.equal(p, q) for p, q in zip(fc.model.parameters(), before))
+    F.fit_forecaster(same, y, 80, epochs=2, batch_size=16, seed=3)
+    for p, q in zip(same.model.parameters(), fc.model.parameters()):
+        torch.testing.assert_close(p, q)              # and the seed the shuffles
 
 
 def test_seasonal_naive_exact_on_a_periodic_series():
@@ -199,9 +222,11 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="origins must lie"):
         F.seasonal_naive_drift(np.arange(30.0), np.array([5]), 1)
     with pytest.raises(ValueError, match="kind must be"):
-        F.fit_forecaster(np.arange(100.0), 80, kind="seq2seq")
+        F.new_forecaster(np.arange(100.0), 80, kind="seq2seq")
     with pytest.raises(ValueError, match="one model per horizon.*'mimo'"):
-        F.fit_forecaster(np.arange(100.0), 80, kind="direct")
+        F.new_forecaster(np.arange(100.0), 80, kind="direct")
+    with pytest.raises(ValueError, match="base forecaster goes with kind='mimo'"):
+        F.new_forecaster(np.arange(100.0), 80, kind="recursive", base=F.seasonal_naive)
 
 
 @pytest.mark.parametrize("period", [0, -12, 1.5, True])
@@ -257,7 +282,10 @@ def test_rolling_origin_refuses_empty_or_zero_horizons():
 def test_fit_forecaster_refuses_an_end_outside_the_series(end):
     y = cycle_and_trend(120)
     with pytest.raises(ValueError, match=r"end must be an integer in \[1, 120\]"):
-        F.fit_forecaster(y, end, horizon=3, length=12, hidden=4, epochs=1)
+        F.new_forecaster(y, end, horizon=3, length=12, hidden=4)
+    fc = F.new_forecaster(y, 80, horizon=3, length=12, hidden=4)
+    with pytest.raises(ValueError, match=r"end must be an integer in \[1, 120\]"):
+        F.fit_forecaster(fc, y, end, epochs=1)
     with pytest.raises(ValueError, match=r"end must be an integer in \[1, 120\]"):
         F.change_windows(y, 12, 3, end)
 
@@ -290,32 +318,37 @@ def test_rolling_forecaster_uses_the_latest_fit_known_at_each_origin():
         F.RollingForecaster((50, 50), (Constant(0.0), Constant(1.0)))
 
 
-def test_fine_tune_copies_trains_and_sees_only_y_before_end():
+def test_a_refit_keeps_the_scalers_and_sees_only_y_before_end():
     y = cycle_and_trend(120)
-    fc, _ = F.fit_forecaster(y, 80, "mimo", horizon=3, length=12, hidden=4, epochs=1,
-                             batch_size=16)
-    before = [p.detach().clone() for p in fc.model.parameters()]
-    a, _ = F.fine_tune(fc, y, 92, epochs=2, lr=1e-2, batch_size=16)
-    for p, q in zip(fc.model.parameters(), before):
-        torch.testing.assert_close(p, q)  # the original is left as it was
-    assert any(not torch.equal(p, q) for p, q in zip(a.model.parameters(), before))
-    assert a.x_scaler is not fc.x_scaler and np.array_equal(a.x_scaler.mean, fc.x_scaler.mean)
+    fc = F.new_forecaster(y, 80, "mimo", horizon=3, length=12, hidden=4)
+    F.fit_forecaster(fc, y, 80, epochs=1, batch_size=16)
+    scalers = (fc.x_scaler, fc.y_scaler)
+    a, b = copy.deepcopy(fc), copy.deepcopy(fc)
+    F.fit_forecaster(a, y, 92, epochs=2, lr=1e-2, batch_size=16)
+    np.testing.assert_array_equal(a.x_scaler.mean, scalers[0].mean)  # a refit keeps the
+    np.testing.assert_array_equal(a.y_scaler.std, scalers[1].std)    # first period's scalers
+    assert any(not torch.equal(p, q) for p, q in zip(a.model.parameters(),
+                                                     fc.model.parameters()))
     other = y.copy()
     other[92:] += 100.0
-    b, _ = F.fine_tune(fc, other, 92, epochs=2, lr=1e-2, batch_size=16)
+    F.fit_forecaster(b, other, 92, epochs=2, lr=1e-2, batch_size=16)
     for p, q in zip(a.model.parameters(), b.model.parameters()):
         torch.testing.assert_close(p, q)
 
 
 def test_roll_refits_once_per_later_end_and_never_looks_ahead():
     y = cycle_and_trend(150)
-    kw = dict(horizon=3, length=12, hidden=4, epochs=1, batch_size=16)
-    fc, _ = F.fit_forecaster(y, 80, "mimo", **kw)
-    rolled, hist = F.roll(fc, y, [80, 92, 104], tune_epochs=1, lr=1e-2, batch_size=16)
-    assert len(hist) == 2 and rolled.forecasters[0] is fc
+    fc = F.new_forecaster(y, 80, "mimo", horizon=3, length=12, hidden=4)
+    F.fit_forecaster(fc, y, 80, epochs=1, batch_size=16)
+    before = [p.detach().clone() for p in fc.model.parameters()]
+    rolled = F.roll(fc, y, [80, 92, 104], tune_epochs=1, lr=1e-2, batch_size=16)
+    assert len(rolled.histories) == 2 and rolled.forecasters[0] is fc
+    assert all(isinstance(h, History) for h in rolled.histories)
     assert rolled.forecasters[1] is not fc and rolled.forecasters[2] is not rolled.forecasters[1]
-    frozen, none = F.roll(fc, y, [80, 92, 104], tune_epochs=0)
-    assert none == [] and all(f is fc for f in frozen.forecasters)
+    for p, q in zip(fc.model.parameters(), before):
+        torch.testing.assert_close(p, q)  # the first fit is left as it was
+    frozen = F.roll(fc, y, [80, 92, 104], tune_epochs=0)
+    assert frozen.histories == () and all(f is fc for f in frozen.forecasters)
     o = np.array([79, 95, 110])
     changed = y.copy()
     changed[111:] = -1e6

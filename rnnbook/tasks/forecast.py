@@ -49,7 +49,8 @@ from .series import (
 )
 
 __all__ = ["changes", "change_windows", "ShuffledBatches", "RecursiveForecaster",
-           "MIMOForecaster", "fit_forecaster", "fine_tune", "RollingForecaster", "roll",
+           "MIMOForecaster", "NetForecaster", "new_forecaster", "fit_forecaster",
+           "RollingForecaster", "roll",
            # from series
            "Forecaster", "windows", "Scaler", "mae", "rmse", "HorizonErrors", "rolling_origin",
            # from forecast_baselines
@@ -218,16 +219,16 @@ def _train_windows(fc: NetForecaster, y: np.ndarray, end: int, start: int, batch
                            batch_size, seed=seed)
 
 
-def fit_forecaster(y: np.ndarray, end: int, kind: str = "mimo", *, horizon: int = 24,
-                   length: int = 24, hidden: int = 32, cell: str = "lstm", epochs: int = 100,
-                   lr: float = 3e-3, batch_size: int = 32, base: Optional[Forecaster] = None,
-                   start: int = 0, seed: int = 0,
-                   log: Optional[Callable[[str], None]] = None
-                   ) -> tuple[NetForecaster, History]:
-    """Train a :class:`~rnnbook.models.regressor.SequenceRegressor` on ``y[:end]`` only (its
-    windows from :func:`change_windows`, both scalers fitted on them) and wrap it as a
-    forecaster: ``kind="recursive"`` learns the next change (one output), ``"mimo"`` the
-    ``horizon`` cumulative changes (or residuals of ``base``) at once. Fixed epochs and seed."""
+def new_forecaster(y: np.ndarray, end: int, kind: str = "mimo", *, horizon: int = 24,
+                   length: int = 24, hidden: int = 32, cell: str = "lstm",
+                   base: Optional[Forecaster] = None, start: int = 0, seed: int = 0
+                   ) -> NetForecaster:
+    """An untrained forecaster for the training period ``y[:end]``: both scalers fitted on that
+    period only (the changes, and the targets of :func:`change_windows`) and a fresh
+    :class:`~rnnbook.models.regressor.SequenceRegressor`, initialised after
+    ``seed_everything(seed)``. ``kind="recursive"`` learns the next change (one output),
+    ``"mimo"`` the ``horizon`` cumulative changes (or residuals of ``base``) at once.
+    :func:`fit_forecaster` trains it."""
     if kind not in ("recursive", "mimo"):
         hint = (" ('direct' is one model per horizon, which this package does not build; one "
                 "model with an output per horizon is 'mimo')" if kind == "direct" else "")
@@ -242,37 +243,37 @@ def fit_forecaster(y: np.ndarray, end: int, kind: str = "mimo", *, horizon: int 
     _, t = change_windows(y, length, outputs, end, base=base, start=start)
     x_scaler, y_scaler = Scaler.fit(changes(y[:end])[1:]), Scaler.fit(t)
     model = SequenceRegressor(1, hidden, cell=cell, out_features=outputs)
-    fc: NetForecaster = (RecursiveForecaster(model, x_scaler, y_scaler, length)
-                         if kind == "recursive"
-                         else MIMOForecaster(model, x_scaler, y_scaler, length, base))
-    batches = _train_windows(fc, y, end, start, batch_size, seed)
-    history = train(model, batches, regression_loss, epochs=epochs, lr=lr, log=log)
-    return fc, history
+    if kind == "recursive":
+        return RecursiveForecaster(model, x_scaler, y_scaler, length)
+    return MIMOForecaster(model, x_scaler, y_scaler, length, base)
 
 
-def fine_tune(fc: NetForecaster, y: np.ndarray, end: int, *, epochs: int, lr: float = 1e-3,
-              batch_size: int = 32, start: int = 0, seed: int = 0,
-              log: Optional[Callable[[str], None]] = None) -> tuple[NetForecaster, History]:
-    """A copy of ``fc`` trained ``epochs`` more passes on the windows of ``y[:end]`` whose
-    origin is ``>= start``, with ``fc``'s scalers (fitted on its own training period, which
-    lies before ``end``); ``fc`` itself is left as it was."""
+def fit_forecaster(fc: NetForecaster, y: np.ndarray, end: int, *, epochs: int,
+                   lr: float = 3e-3, batch_size: int = 32, start: int = 0, seed: int = 0,
+                   log: Optional[Callable[[str], None]] = None) -> History:
+    """Train ``fc``'s model in place, ``epochs`` passes over the windows of ``y[:end]`` whose
+    origin is ``>= start`` (its scalers stay those of its first training period), with
+    :func:`rnnbook.train` and the squared error of
+    :func:`~rnnbook.tasks.regress.regression_loss`; the batches are shuffled from ``seed``.
+    A first fit (:func:`new_forecaster`) and a refit from earlier weights are the same
+    call."""
     y = check_series(y)
     end = check_end(y, end)
     seed_everything(seed)
-    new = copy.deepcopy(fc)
-    batches = _train_windows(new, y, end, start, batch_size, seed)
-    history = train(new.model, batches, regression_loss, epochs=epochs, lr=lr, log=log)
-    return new, history
+    batches = _train_windows(fc, y, end, start, batch_size, seed)
+    return train(fc.model, batches, regression_loss, epochs=epochs, lr=lr, log=log)
 
 
 @dataclass
 class RollingForecaster:
     """Forecasters refitted as the origin rolls on: ``forecasters[k]`` was trained on
     ``y[:ends[k]]`` and forecasts from the origins ``o`` with ``ends[k] - 1 <= o <
-    ends[k + 1] - 1``, the latest fit whose data were all known at ``o``."""
+    ends[k + 1] - 1``, the latest fit whose data were all known at ``o``. ``histories``
+    holds the refits' training histories (none for a frozen fit)."""
 
     ends: tuple[int, ...]
     forecasters: tuple[Forecaster, ...]
+    histories: tuple[History, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.ends) != len(self.forecasters) or not self.ends or any(
@@ -297,12 +298,13 @@ class RollingForecaster:
 def roll(fc: NetForecaster, y: np.ndarray, ends: Sequence[int], *, tune_epochs: int = 10,
          lr: float = 3e-3, batch_size: int = 32, tune_months: Optional[int] = None,
          start: int = 0, seed: int = 0, log: Optional[Callable[[str], None]] = None
-         ) -> tuple[RollingForecaster, list[History]]:
-    """Refit ``fc`` (trained on ``y[:ends[0]]``) as the origin rolls on: at each later end a
-    :func:`fine_tune` of the previous fit for ``tune_epochs`` passes on the windows of
-    ``y[:end]`` (with ``tune_months``, only those whose origin lies in the last
-    ``tune_months`` months before ``end``; else all from ``start``). ``tune_epochs=0`` keeps
-    ``fc`` frozen. Returns the :class:`RollingForecaster` and the fine-tunes' histories."""
+         ) -> RollingForecaster:
+    """Refit ``fc`` (trained on ``y[:ends[0]]``) as the origin rolls on: at each later end
+    ``ends[k]`` a copy of the previous fit trained ``tune_epochs`` more passes
+    (:func:`fit_forecaster`, seed ``seed + k``) on the windows of ``y[:end]`` (with
+    ``tune_months``, only those whose origin lies in the last ``tune_months`` months before
+    ``end``; else all from ``start``). ``tune_epochs=0`` keeps ``fc`` frozen; ``fc`` itself is
+    never changed."""
     y = check_series(y)
     ends = [check_end(y, e) for e in ends]
     if not ends:
@@ -316,8 +318,9 @@ def roll(fc: NetForecaster, y: np.ndarray, ends: Sequence[int], *, tune_epochs: 
     for k, e in enumerate(ends[1:], 1):
         if tune_epochs:
             first = start if tune_months is None else max(start, e - tune_months)
-            fc, history = fine_tune(fc, y, e, epochs=tune_epochs, lr=lr,
-                                    batch_size=batch_size, start=first, seed=seed + k, log=log)
-            histories.append(history)
+            fc = copy.deepcopy(fc)
+            histories.append(fit_forecaster(fc, y, e, epochs=tune_epochs, lr=lr,
+                                            batch_size=batch_size, start=first, seed=seed + k,
+                                            log=log))
         fits.append(fc)
-    return RollingForecaster(tuple(ends), tuple(fits)), histories
+    return RollingForecaster(tuple(ends), tuple(fits), tuple(histories))
