@@ -433,3 +433,21 @@ def test_paired_bootstrap_resamples_whole_sessions():
         R.paired_bootstrap(a, a, np.arange(6), level=1.5)
     with pytest.raises(ValueError, match="n must"):
         R.paired_bootstrap(a, a, np.arange(6), n=0)
+
+
+def test_compare_ranks_gives_recall_and_mrr_differences_with_intervals():
+    """Method a finds every target first, b at rank 2 (inside k) or 30 (outside): a leads
+    Recall@20 by the share of b's misses and MRR@20 by the mean of 1 - 1/rank_b."""
+    a = np.ones(6)
+    b = np.array([2.0, 30.0, 2.0, 30.0, 2.0, 2.0])
+    groups = np.arange(6)
+    d = R.compare_ranks(a, b, groups)
+    assert d.recall[0] == pytest.approx(2 / 6) and d.mrr[0] == pytest.approx((4 * 0.5 + 2) / 6)
+    assert 0 <= d.recall[1] <= d.recall[0] <= d.recall[2]
+    assert d.mrr[1] > 0                    # a beats b on every event: the interval is above 0
+    assert d == (R.paired_bootstrap(*[g[0] for g in (R.event_gains(a), R.event_gains(b))],
+                                    groups),
+                 R.paired_bootstrap(*[g[1] for g in (R.event_gains(a), R.event_gains(b))],
+                                    groups))
+    assert R.compare_ranks(b, a, groups).recall[0] == pytest.approx(-2 / 6)
+    assert R.compare_ranks(a, b, groups, k=1).recall[0] == pytest.approx(1.0)

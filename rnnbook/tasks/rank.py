@@ -36,10 +36,12 @@ from .rank_baselines import CoOccurrence, Markov, MostPopular, SessionItemKNN, c
 from .rank_metrics import (
     TIES,
     Events,
+    RankDifference,
     Scorer,
     breakdown,
     bucket,
     check_positive,
+    compare_ranks,
     event_gains,
     events,
     paired_bootstrap,
@@ -55,7 +57,8 @@ __all__ = [
     # the batches, from rnnbook.sessions
     "SessionBatch", "SessionParallelBatches",
     # the metrics, from rank_metrics
-    "TIES", "target_ranks", "recall_mrr", "event_gains", "paired_bootstrap", "Events",
+    "TIES", "target_ranks", "recall_mrr", "event_gains", "paired_bootstrap", "RankDifference",
+    "compare_ranks", "Events",
     "events", "sample_negatives", "rank_events", "breakdown", "bucket",
     # the count-based baselines, from rank_baselines
     "MostPopular", "Markov", "CoOccurrence", "SessionItemKNN", "check_items",

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["TIES", "Scorer", "target_ranks", "recall_mrr", "event_gains", "paired_bootstrap",
+           "RankDifference", "compare_ranks",
            "Events", "events", "sample_negatives", "rank_events", "breakdown", "bucket",
            "check_positive"]
 
@@ -108,6 +109,23 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, groups: np.ndarray, n: int = 
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(diffs, [tail, 100 - tail])
     return float((a - b).mean()), float(low), float(high)
+
+
+class RankDifference(NamedTuple):
+    """Recall@k and MRR@k of one method minus another's on the same events, each as
+    ``(difference, low, high)``: the mean paired difference and its bootstrap interval."""
+
+    recall: tuple[float, float, float]
+    mrr: tuple[float, float, float]
+
+
+def compare_ranks(a: np.ndarray, b: np.ndarray, groups: np.ndarray, k: int = 20,
+                  n: int = 2000, seed: int = 0, level: float = 0.95) -> RankDifference:
+    """Two methods' target ranks ``a`` and ``b`` on the same events compared by
+    :func:`paired_bootstrap` of their :func:`event_gains` (hits for Recall@k, reciprocal ranks
+    for MRR@k), resampling the ``groups`` (the test sessions) with the same draws for both."""
+    return RankDifference(*(paired_bootstrap(x, y, groups, n, seed, level)
+                            for x, y in zip(event_gains(a, k), event_gains(b, k))))
 
 
 class Events(NamedTuple):
