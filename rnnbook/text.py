@@ -180,8 +180,9 @@ def pad(
 def pad_collate(pad_id: int = 0):
     """A ``collate_fn`` for ``(ids, label)`` pairs: returns ``(padded, lengths, labels)``.
 
-    Labels may be integers (classification) or id sequences (tagging; padded with -100,
-    the default ``ignore_index`` of ``cross_entropy``). Float ids or labels are an error.
+    Labels may be integers (classification) or id sequences (tagging; padded with
+    :data:`IGNORE`, the default ``ignore_index`` of ``cross_entropy``). Float ids or labels
+    are an error.
     """
     def collate(batch):
         if len(batch) == 0:

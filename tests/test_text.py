@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook.text import Vocab, char_tokenize, pad, pad_collate, word_tokenize
+from rnnbook.text import IGNORE, Vocab, char_tokenize, pad, pad_collate, word_tokenize
 
 
 def test_tokenizers():
@@ -68,7 +68,7 @@ def test_collate_class_labels_and_tag_sequences():
     x, lengths, y = pad_collate(0)([([1, 2], 1), ([3], 0)])
     assert y.tolist() == [1, 0] and lengths.tolist() == [2, 1]
     _, _, tags = pad_collate(0)([([1, 2], [5, 6]), ([3], [7])])
-    assert tags.tolist() == [[5, 6], [7, -100]]
+    assert tags.tolist() == [[5, 6], [7, IGNORE]]
 
 
 def test_pad_rejects_float_ids_instead_of_truncating_them():

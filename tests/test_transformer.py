@@ -5,6 +5,7 @@ from itertools import islice
 import pytest
 import torch
 
+from rnnbook import evaluate, train
 from rnnbook.batching import StreamBatches
 from rnnbook.cost import Resumable, state_bytes, train_for_budgets, training_tokens_per_second
 from rnnbook.generate import generate
@@ -12,7 +13,6 @@ from rnnbook.models.lm import CharLM, count_parameters
 from rnnbook.models.minrnn import MinRNNLM
 from rnnbook.models.transformer import TransformerLM
 from rnnbook.tasks.lm import LanguageModelLoss, token_log_probs
-from rnnbook.train import evaluate, train
 
 V = 11
 
