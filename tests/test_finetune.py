@@ -191,3 +191,23 @@ def test_count_trainable():
     embed, out = nn.Embedding(5, 3), nn.Linear(3, 5)
     out.weight = embed.weight
     assert count_trainable(nn.ModuleList([embed, out])) == 15 + 5  # the tied matrix once
+
+
+def test_a_checkpointed_run_resumes_on_the_same_rates(tmp_path):
+    """LambdaLR keeps no closure in its state: a run stopped at step 10 and resumed from its
+    checkpoint with a fresh scheduler ends with the weights and rates of the straight run."""
+    def run(steps, **kw):
+        rnnbook.seed_everything(0)
+        model = three_layers()
+        opt = torch.optim.AdamW(discriminative_groups(layers_of(model), lr=0.01))
+        sched = slanted_triangular_scheduler(opt, 20)
+        train(model, batches(), ce_loss, steps=steps, optimizer=opt, scheduler=sched,
+              eval_every=5, progress=False, log=None, **kw)
+        return model, opt
+
+    ckpt = tmp_path / "run.pt"
+    run(10, checkpoint=ckpt)
+    resumed, opt = run(20, checkpoint=ckpt, resume=True)
+    straight, opt_straight = run(20)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), straight.parameters()))
+    assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in opt_straight.param_groups]
