@@ -17,3 +17,6 @@ __all__ = ["BigramLM", "NPLM", "CharLM", "charlm_parameters", "count_parameters"
            "RecurrentEncoder", "SequenceRegressor", "CharEncoder", "Tagger",
            "AttentionPooling", "TextClassifier", "CRF", "CRFTagger", "iob2_constraints",
            "Seq2Seq"]
+from .word_lm import ConcatPoolClassifier, WordLM  # noqa: E402  (the pre-training chapter's models)
+
+__all__ += ["WordLM", "ConcatPoolClassifier"]
