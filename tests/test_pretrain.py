@@ -19,6 +19,7 @@ from rnnbook.tasks.pretrain import (
     lm_stream,
     paragraphs,
     subsample,
+    transfer,
 )
 from rnnbook.text import EOS, Vocab
 
@@ -190,3 +191,33 @@ def test_fine_tune_without_gradual_unfreezing_is_plain_training_and_learns():
     assert rnnbook.evaluate(model, data, ClassificationLoss()) < 0.5 * before
     with pytest.raises(ValueError, match="at least 3 epochs"):
         fine_tune(model, model.layers(), data, ClassificationLoss(), epochs=2, lr=1e-3)
+
+
+@pytest.mark.parametrize("recipe", ["scratch", "naive", "ULMFiT", "frozen", "LoRA"])
+def test_transfer_recipes_start_from_the_lm_and_train_what_they_say(recipe):
+    torch.manual_seed(0)
+    lm = WordLM(20, 6, 5, cutoffs=(8,))
+    lm_state = {k: v.clone() for k, v in lm.state_dict().items()}
+    model = ConcatPoolClassifier(20, 2, 6, 5)
+    fresh_embed = model.embed.weight.detach().clone()
+    ids, y = _toy()
+    transfer(model, lm, recipe, batches(ids, y, 16), ClassificationLoss(), epochs=3, lr=1e-2,
+             lora_rank=2, progress=False, log=None)
+    assert all(torch.equal(v, lm.state_dict()[k]) for k, v in lm_state.items())  # lm untouched
+    rnn = model.encoder.rnn
+    if recipe in ("frozen", "LoRA"):  # the copied weights stay exactly the LM's
+        assert torch.equal(model.embed.weight, lm.embed.weight)
+        assert torch.equal(rnn.parametrizations.weight_hh_l0.original if recipe == "LoRA"
+                           else rnn.weight_hh_l0, lm.rnn.weight_hh_l0)
+        head = sum(p.numel() for p in model.head.parameters())
+        lora = 2 * (4 * 5 + 6) + 2 * (4 * 5 + 5) if recipe == "LoRA" else 0  # r (out + in)
+        assert rnnbook.finetune.count_trainable(model) == head + lora
+        if recipe == "LoRA":  # the update moved: the LSTM now differs from the LM's
+            assert not torch.equal(rnn.weight_hh_l0, lm.rnn.weight_hh_l0)
+    else:
+        start = fresh_embed if recipe == "scratch" else lm.embed.weight
+        assert not torch.equal(model.embed.weight, start)  # every layer trained
+        assert rnnbook.finetune.count_trainable(model) == sum(p.numel()
+                                                              for p in model.parameters())
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        transfer(model, lm, "bert", [], ClassificationLoss(), epochs=3, lr=1e-3)

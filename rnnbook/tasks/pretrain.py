@@ -155,6 +155,44 @@ def fine_tune(model: nn.Module, layers: Sequence[nn.Module], data: Any, loss_fn:
     return histories
 
 
+RECIPES = ("scratch", "naive", "ULMFiT", "frozen", "LoRA")
+
+
+def transfer(model: nn.Module, lm: nn.Module, recipe: str, data: Any, loss_fn: Any, *,
+             epochs: int, lr: float, lora_rank: int = 8, **train_kw: Any) -> nn.Module:
+    """Train a classifier (``embed``, ``encoder``, ``head``, ``layers()``, e.g. a
+    :class:`~rnnbook.models.ConcatPoolClassifier`) by one of five recipes with :func:`fine_tune`:
+
+    - ``"scratch"``: its own fresh weights, every layer at ``lr`` from the first step;
+    - ``"naive"``: embedding and LSTM copied from ``lm`` (:func:`init_from_lm`), then the same;
+    - ``"ULMFiT"``: copied, then discriminative rates and gradual unfreezing;
+    - ``"frozen"``: copied and frozen; only the head trains;
+    - ``"LoRA"``: copied and frozen, a rank-``lora_rank`` update of the LSTM's two weight
+      matrices (:func:`rnnbook.layers.lora.add_lora`) and the head train.
+
+    Returns ``model``, trained in place (with ``lm`` unchanged).
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    layers, kw = model.layers(), dict(factor=1.0, gradual=False)  # one rate, every layer
+    if recipe != "scratch":
+        init_from_lm(model, lm)
+    if recipe == "ULMFiT":
+        kw = {}
+    elif recipe in ("frozen", "LoRA"):
+        from ..finetune import freeze
+        from ..layers.lora import add_lora, lora_parameters
+
+        freeze(model.embed)
+        freeze(model.encoder)
+        layers = [model.head]
+        if recipe == "LoRA":
+            add_lora(model.encoder.rnn, rank=lora_rank)
+            layers = [nn.ParameterList(lora_parameters(model.encoder.rnn)), model.head]
+    fine_tune(model, layers, data, loss_fn, epochs=epochs, lr=lr, **kw, **train_kw)
+    return model
+
+
 def init_from_lm(classifier: nn.Module, lm: nn.Module) -> nn.Module:
     """Copy a language model's embedding and recurrent layer into a classifier.
 
@@ -174,4 +212,4 @@ def init_from_lm(classifier: nn.Module, lm: nn.Module) -> nn.Module:
 
 
 __all__ = ["wikitext_tokens", "paragraphs", "hold_out", "lm_stream", "AdaptiveLMLoss",
-           "encode_after_eos", "subsample", "fine_tune", "init_from_lm"]
+           "encode_after_eos", "subsample", "fine_tune", "RECIPES", "transfer", "init_from_lm"]
