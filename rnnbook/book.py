@@ -193,3 +193,103 @@ def table(columns: Sequence[Any], rows: Iterable[Sequence[Any]], align: Optional
     else:
         show_it(Markdown(text))
     return None
+
+
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+class Results:
+    """A grid of computed results, one row per ``name`` (model, setting), one column per
+    measure: ``r[row, col] = value`` fills a cell and ``r[row, col]`` reads it back.
+
+    Rows and columns keep the order they first appeared in (``r.rows``, ``r.cols``).
+    :meth:`table` shows the grid as a Markdown table, :meth:`glue` hands every cell to the
+    prose as ``{prefix}_{row}_{col}``, :meth:`frame` returns it as a dict of dicts.
+    """
+
+    def __init__(self, name: str = "model"):
+        self.name = name
+        self._cells: dict[tuple[Any, Any], Any] = {}
+        self._rows: dict[Any, None] = {}
+        self._cols: dict[Any, None] = {}
+
+    @staticmethod
+    def _key(key: Any) -> tuple[Any, Any]:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise KeyError(f"a cell of Results is r[row, col], not r[{key!r}]")
+        return key
+
+    def __setitem__(self, key: tuple[Any, Any], value: Any) -> None:
+        row, col = self._key(key)
+        self._rows.setdefault(row)
+        self._cols.setdefault(col)
+        self._cells[row, col] = _plain(value)
+
+    def __getitem__(self, key: tuple[Any, Any]) -> Any:
+        row, col = self._key(key)
+        try:
+            return self._cells[row, col]
+        except KeyError:
+            raise KeyError(f"no result for {self.name} {row!r}, {col!r}; rows: {self.rows}, "
+                           f"columns: {self.cols}") from None
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._cells
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    @property
+    def rows(self) -> list[Any]:
+        return list(self._rows)
+
+    @property
+    def cols(self) -> list[Any]:
+        return list(self._cols)
+
+    def frame(self) -> dict[Any, dict[Any, Any]]:
+        """``{row: {col: value}}`` of the filled cells, in order."""
+        return {r: {c: self._cells[r, c] for c in self._cols if (r, c) in self._cells}
+                for r in self._rows}
+
+    def table(self, fmt: Any = "{:.1f}", cols: Optional[Sequence[Any]] = None,
+              rows: Optional[Sequence[Any]] = None, caption: Optional[str] = None) -> None:
+        """Show the grid (or the ``rows`` and ``cols`` given, in that order) as a Markdown table
+        via :func:`table`: a first column of row labels headed ``name``, the numbers written
+        with ``fmt`` (a format string or a function; a dict gives one per column; text is
+        written as it is) and an empty cell where there is no result."""
+        cols = self.cols if cols is None else list(cols)
+        rows = self.rows if rows is None else list(rows)
+
+        def cell(r: Any, c: Any) -> str:
+            if (r, c) not in self._cells:
+                return ""
+            value = self._cells[r, c]
+            f = fmt.get(c, "{}") if isinstance(fmt, dict) else fmt
+            if isinstance(value, str) or value is None:
+                return "" if value is None else value
+            return f(value) if callable(f) else f.format(value)
+
+        for c in cols:
+            if c not in self._cols:
+                raise KeyError(f"no column {c!r}; columns: {self.cols}")
+        for r in rows:
+            if r not in self._rows:
+                raise KeyError(f"no row {r!r}; rows: {self.rows}")
+        table([self.name, *cols], [[r, *(cell(r, c) for c in cols)] for r in rows],
+              align="l" + "r" * len(cols), caption=caption)
+        return None
+
+    def glue(self, prefix: str, fmt: Optional[str] = None) -> None:
+        """Glue every filled cell as ``f"{prefix}_{row}_{col}"`` (the value, or
+        ``fmt.format(value)``); the names must be identifier-like (letters, digits, ``_``)."""
+        for r, c in self._cells:
+            name = f"{prefix}_{r}_{c}"
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"cannot glue {name!r}: a glue name holds letters, digits and "
+                                 f"_ only; rename the row {r!r} or the column {c!r}")
+        for (r, c), value in self._cells.items():
+            glue(f"{prefix}_{r}_{c}", value if fmt is None else fmt.format(value))
+
+    def __repr__(self) -> str:
+        return f"Results({self.name!r}, rows={self.rows}, cols={self.cols})"

@@ -9,14 +9,16 @@ the header and the checksum before ``torch.load(weights_only=True)`` reads the p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
+import math
 import os
 import pickle
 import random
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -68,7 +70,8 @@ def _class_name(obj: Any) -> str | None:
 def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     step: int, history: History, scheduler: Any = None, *,
                     data: Any = None, loss_fn: Any = None,
-                    loop: dict[str, int] | None = None) -> None:
+                    loop: dict[str, int] | None = None,
+                    best: dict[str, Any] | None = None) -> None:
     """Write a checkpoint atomically: a crash mid-write never leaves a broken file behind.
 
     Besides the model, optimiser and scheduler states, the step and the :class:`History`, it
@@ -77,7 +80,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     (the shuffle of :class:`~rnnbook.batching.PaddedBatches`, the carried state of a stateful
     :class:`~rnnbook.tasks.lm.LanguageModelLoss`) and ``loop``, :func:`train`'s place in the
     data (``{"epoch": e, "position": k}``: ``k`` batches of pass ``e`` trained on), so that a
-    resumed run repeats the same batches, shuffles and dropout masks. The payload holds tensors
+    resumed run repeats the same batches, shuffles and dropout masks (and ``best``, the best
+    score, step and weights of ``train(keep_best=...)``). The payload holds tensors
     and plain Python values only, so that :func:`load_checkpoint` can read it with
     ``torch.load(weights_only=True)``; the file starts with a header holding the payload's
     SHA-256 and length, which :func:`load_checkpoint` verifies.
@@ -94,6 +98,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
             "loss": loss_fn.state_dict() if callable(getattr(loss_fn, "state_dict", None))
             else None,
             "loop": dict(loop) if loop is not None else None}
+    if best is not None:  # train(keep_best=...): the best score, its step and weights so far
+        ckpt["best"] = dict(best)
     buffer = io.BytesIO()
     torch.save(ckpt, buffer)
     payload = buffer.getbuffer()
@@ -223,6 +229,85 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     """
     return _restore(_read_checkpoint(path), path, model, optimizer, scheduler, data, rng,
                     loss_fn)
+
+
+def _resume_point(ckpt: dict[str, Any], data: Iterable, step: int) -> tuple[int, int]:
+    """``(epoch, skip)``: the pass a resumed run continues and the batches of it to skip.
+
+    The checkpoint's ``loop`` says how many batches of which pass were trained on; a finished
+    pass (the data's saved ``position`` is 0, or, for data that saves none, the pass's
+    length was reached) continues with the next. A checkpoint of an older rnnbook has no
+    ``loop``: the passes are counted from ``step`` and ``len(data)``."""
+    loop = ckpt.get("loop")
+    sized = hasattr(data, "__len__")
+    if loop is None:
+        passes = len(data) if sized else 0  # type: ignore[arg-type]
+        return (step // passes, step % passes) if passes else (0, 0)
+    epoch, position = int(loop["epoch"]), int(loop["position"])
+    state = ckpt.get("data")
+    if isinstance(state, dict) and "position" in state:
+        finished = position > 0 and int(state["position"]) == 0
+    else:
+        finished = sized and position >= len(data)  # type: ignore[arg-type]
+    return (epoch + 1, 0) if finished else (epoch, position)
+
+
+def _check_resumable(data: Iterable, loss_fn: Any, val_data: Iterable | None,
+                     checkpoint: str | Path) -> None:
+    """Refuse a checkpointed run that a resumed run could not repeat exactly."""
+    def has_state(obj: Any) -> bool:
+        return callable(getattr(obj, "state_dict", None)) and callable(
+            getattr(obj, "load_state_dict", None))
+
+    fixed = isinstance(data, (list, tuple))  # the same batches, in order, every pass
+    if iter(data) is data and not has_state(data):
+        raise TypeError(
+            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
+            "the training data is a one-shot iterator (a generator?), which cannot be replayed "
+            "from a checkpoint: pass a list of batches or a batcher with state_dict() and "
+            "load_state_dict() (the batcher protocol of rnnbook.batching), or train without "
+            "a checkpoint")
+    if not fixed and not has_state(data):
+        name = type(data).__qualname__
+        raise TypeError(
+            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
+            f"the training data, a {name}, has no state_dict()/load_state_dict() to save and "
+            f"restore where it is (its shuffle, its random draws): give {name} both methods "
+            "(the batcher protocol of rnnbook.batching), pass a list of batches, or train "
+            "without a checkpoint")
+    if val_data is data and not fixed and data.state_dict():  # type: ignore[attr-defined]
+        raise ValueError(
+            f"val_data is the training batcher itself, a {type(data).__qualname__}: every "
+            "evaluation would advance its state (its shuffle), so a run resumed from "
+            f"checkpoint={checkpoint} could not repeat the straight run; validate on a "
+            "separate batcher or list")
+
+
+def _continue(given: History | None, saved: History, ckpt: dict[str, Any],
+              path: str | Path) -> int:
+    """Put the ``saved`` history of a checkpoint into ``given`` (the ``history=`` of a resumed
+    run, which the saved one must continue); the step the run's own steps count on from."""
+    offset = int((ckpt.get("loop") or {}).get("offset", 0))
+    if given is not None:
+        n = len(given.step)
+        if saved.step[:n] != given.step or (given.step[-1] if n else 0) != offset:
+            raise ValueError(f"{path} does not continue the history given (its steps "
+                             f"{saved.step[:n]} vs {given.step}): resume with the history the "
+                             "run started from, or start a fresh run")
+        for f in dataclasses.fields(History):
+            setattr(given, f.name, getattr(saved, f.name))
+    return offset
+
+
+def _saved_best(ckpt: dict[str, Any], step: int, path: str | Path) -> dict[str, Any]:
+    """The best score, step and weights that ``train(keep_best=...)`` saved in a checkpoint."""
+    best = ckpt.get("best")
+    if best is None:
+        if step > 0:
+            raise ValueError(f"{path} was saved by a run without keep_best, so the best weights "
+                             "before it are unknown: resume without keep_best, or start afresh")
+        return {"score": -math.inf, "step": None, "state": None}
+    return {"score": float(best["score"]), "step": best["step"], "state": best["state"]}
 
 
 __all__ = ["MAGIC", "CorruptCheckpoint", "save_checkpoint", "load_checkpoint"]

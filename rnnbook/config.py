@@ -101,16 +101,18 @@ class HParams(Mapping[str, Any]):
 
 
 def hparams(
-    *, smoke: Mapping[str, Any], cpu: Mapping[str, Any], gpu: Mapping[str, Any],
+    *, smoke: Mapping[str, Any], cpu: Mapping[str, Any], gpu: Mapping[str, Any] | None = None,
     budget_name: str | None = None, verbose: bool = True,
 ) -> HParams:
     """State a chapter's hyper-parameters for every budget in one place; return the current ones.
 
     All three budgets must define the same names, so a chapter cannot silently depend on a
-    value that exists at one budget only. With ``verbose`` a table of all three is printed,
-    the active column marked with ``*``.
+    value that exists at one budget only. ``gpu=None`` (the default) means "the same as
+    ``cpu``". With ``verbose`` a table of all three is printed, the active column marked with
+    ``*`` and a ``gpu`` column taken from ``cpu`` headed ``gpu (= cpu)``.
     """
-    table = {"smoke": dict(smoke), "cpu": dict(cpu), "gpu": dict(gpu)}
+    as_cpu = gpu is None
+    table = {"smoke": dict(smoke), "cpu": dict(cpu), "gpu": dict(cpu if gpu is None else gpu)}
     keys = list(table["cpu"])
     for name, values in table.items():
         if set(values) != set(keys):
@@ -124,12 +126,14 @@ def hparams(
     if active not in BUDGETS:
         raise ValueError(f"unknown budget {active!r}; use one of {', '.join(BUDGETS)}.")
     if verbose:
-        print(_format_table(table, keys, active))
+        print(_format_table(table, keys, active, as_cpu))
     return HParams(active, {k: table[active][k] for k in keys})
 
 
-def _format_table(table: dict[str, dict[str, Any]], keys: list[str], active: str) -> str:
-    heads = [b + ("*" if b == active else "") for b in BUDGETS]
+def _format_table(table: dict[str, dict[str, Any]], keys: list[str], active: str,
+                  gpu_as_cpu: bool = False) -> str:
+    heads = [b + ("*" if b == active else "") + (" (= cpu)" if b == "gpu" and gpu_as_cpu else "")
+             for b in BUDGETS]
     rows = [[k] + [repr(table[b][k]) for b in BUDGETS] for k in keys]
     widths = [max(len(r[i]) for r in rows + [["hyper-parameter"] + heads]) for i in range(4)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731

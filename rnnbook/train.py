@@ -9,7 +9,9 @@ loss stops being a number, and atomic checkpoints that a later call can resume f
 
 The pieces it is built from live in their own modules and are re-exported here:
 :mod:`rnnbook.runtime` (device, ``eval_mode``, ``detach``), :mod:`rnnbook.history`
-(:class:`History`) and :mod:`rnnbook.checkpoint` (verified, atomic checkpoints).
+(:class:`History`), :mod:`rnnbook.checkpoint` (verified, atomic checkpoints) and
+:mod:`rnnbook.evaluation` (``evaluate``, ``outputs`` and the :class:`LossFn` /
+:class:`StatefulLoss` protocols a loss follows).
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from torch import nn
 from .checkpoint import (  # noqa: F401  (re-exported: rnnbook.train.save_checkpoint, ...)
     MAGIC,
     CorruptCheckpoint,
+    _check_resumable,
+    _continue,
     _read_checkpoint,
     _restore,
+    _resume_point,
+    _saved_best,
     load_checkpoint,
     save_checkpoint,
 )
 from .config import building
+from .evaluation import LossFn, StatefulLoss, evaluate, outputs, stateful  # noqa: F401
 from .history import History
-from .runtime import detach, eval_mode, model_device, to_device  # noqa: F401
-
-LossFn = Callable[[nn.Module, Any], "tuple[torch.Tensor, int]"]
+from .runtime import all_finite, detach, eval_mode, model_device, to_device  # noqa: F401
 
 
 class TrainingDiverged(RuntimeError):
@@ -43,25 +48,6 @@ class TrainingDiverged(RuntimeError):
     Training stopped and the model was given back its last good weights (those of the last
     finite evaluation, or of the start of the run).
     """
-
-
-def evaluate(model: nn.Module, data: Iterable, loss_fn: LossFn, max_batches: int | None = None
-             ) -> float:
-    """Mean loss per item over ``data``, in eval mode and without building a graph."""
-    if hasattr(loss_fn, "reset"):
-        loss_fn.reset()
-    dev = model_device(model)
-    total, count = 0.0, 0
-    with eval_mode(model):
-        for i, batch in enumerate(data):
-            if max_batches is not None and i >= max_batches:
-                break
-            loss, n = loss_fn(model, to_device(batch, dev))
-            total += float(loss) * n
-            count += n
-    if count == 0:
-        raise ValueError("evaluation saw no items: the validation data is empty")
-    return total / count
 
 
 def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, start: tuple[int, int],
@@ -80,8 +66,8 @@ def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, start: tuple[in
                 "the training data is a one-shot iterator (a generator?) and it ran out after "
                 "one pass, before the run was done; pass a re-iterable such as a list or a "
                 "batcher (StreamBatches, PaddedBatches), or fewer steps")
-        if hasattr(loss_fn, "reset") and not (keep_loss and epoch == first and skip > 0):
-            loss_fn.reset()
+        if stateful(loss_fn) and not (keep_loss and epoch == first and skip > 0):
+            loss_fn.reset()  # type: ignore[attr-defined]
         empty = True
         for i, batch in enumerate(data):
             empty = False
@@ -94,86 +80,16 @@ def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, start: tuple[in
         epoch += 1
 
 
-def _resume_point(ckpt: dict[str, Any], data: Iterable, step: int) -> tuple[int, int]:
-    """``(epoch, skip)``: the pass a resumed run continues and the batches of it to skip.
-
-    The checkpoint's ``loop`` says how many batches of which pass were trained on; a finished
-    pass (the data's saved ``position`` is 0, or, for data that saves none, the pass's
-    length was reached) continues with the next. A checkpoint of an older rnnbook has no
-    ``loop``: the passes are counted from ``step`` and ``len(data)``."""
-    loop = ckpt.get("loop")
-    sized = hasattr(data, "__len__")
-    if loop is None:
-        passes = len(data) if sized else 0  # type: ignore[arg-type]
-        return (step // passes, step % passes) if passes else (0, 0)
-    epoch, position = int(loop["epoch"]), int(loop["position"])
-    state = ckpt.get("data")
-    if isinstance(state, dict) and "position" in state:
-        finished = position > 0 and int(state["position"]) == 0
-    else:
-        finished = sized and position >= len(data)  # type: ignore[arg-type]
-    return (epoch + 1, 0) if finished else (epoch, position)
-
-
-def _check_resumable(data: Iterable, loss_fn: LossFn, val_data: Iterable | None,
-                     checkpoint: str | Path) -> None:
-    """Refuse a checkpointed run that a resumed run could not repeat exactly."""
-    def has_state(obj: Any) -> bool:
-        return callable(getattr(obj, "state_dict", None)) and callable(
-            getattr(obj, "load_state_dict", None))
-
-    fixed = isinstance(data, (list, tuple))  # the same batches, in order, every pass
-    if iter(data) is data and not has_state(data):
-        raise TypeError(
-            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
-            "the training data is a one-shot iterator (a generator?), which cannot be replayed "
-            "from a checkpoint: pass a list of batches or a batcher with state_dict() and "
-            "load_state_dict() (the batcher protocol of rnnbook.batching), or train without "
-            "a checkpoint")
-    if not fixed and not has_state(data):
-        name = type(data).__qualname__
-        raise TypeError(
-            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
-            f"the training data, a {name}, has no state_dict()/load_state_dict() to save and "
-            f"restore where it is (its shuffle, its random draws): give {name} both methods "
-            "(the batcher protocol of rnnbook.batching), pass a list of batches, or train "
-            "without a checkpoint")
-    if hasattr(loss_fn, "reset") and not has_state(loss_fn):
-        name = type(loss_fn).__qualname__
-        raise TypeError(
-            f"checkpoint={checkpoint} promises that a resumed run repeats the straight run, but "
-            f"the loss, a {name}, carries a state from batch to batch (it has reset()) and no "
-            f"state_dict()/load_state_dict() to save it: give {name} both methods, or train "
-            "without a checkpoint")
-    if val_data is data and not fixed and data.state_dict():  # type: ignore[attr-defined]
-        raise ValueError(
-            f"val_data is the training batcher itself, a {type(data).__qualname__}: every "
-            "evaluation would advance its state (its shuffle), so a run resumed from "
-            f"checkpoint={checkpoint} could not repeat the straight run; validate on a "
-            "separate batcher or list")
-
-
-def _all_finite(tensors: list[torch.Tensor]) -> bool:
-    """Whether every entry of every tensor is finite: a reduction or two per tensor, one sync.
-
-    On the GPU one fused ``max |entry|`` over all tensors; on the CPU ``aminmax`` per tensor
-    (several times faster there than the fused norm). Both propagate NaN.
-    """
-    if not tensors:
-        return True
-    with torch.no_grad():
-        try:
-            if tensors[0].is_cuda:
-                peaks = list(torch._foreach_norm(tensors, math.inf))
-            else:
-                peaks = [e for t in tensors for e in torch.aminmax(t)]
-        except (AttributeError, RuntimeError, TypeError, NotImplementedError):
-            peaks = [t.abs().max() for t in tensors]
-        try:
-            stacked = torch.stack(peaks)
-        except (RuntimeError, TypeError):  # tensors on several devices or of several dtypes
-            stacked = torch.stack([m.float().cpu() for m in peaks])
-        return bool(torch.isfinite(stacked).all())
+def _build_schedule(schedule: Any, optimizer: torch.optim.Optimizer, total: int | None,
+                    lr: float, warmup: float) -> Any:
+    """The scheduler of ``train(schedule=...)`` over a run of ``total`` steps."""
+    if total is None:
+        raise ValueError("a schedule needs the length of the run: give steps, or epochs with "
+                         "training data that has a len()")
+    if schedule == "one-cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
+                                                   pct_start=warmup)
+    return schedule(optimizer, total)
 
 
 def train(
@@ -186,7 +102,10 @@ def train(
     max_seconds: float | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     lr: float = 1e-3,
+    weight_decay: float = 0.01,
     scheduler: Any = None,
+    schedule: Union[None, str, Callable[[torch.optim.Optimizer, int], Any]] = None,
+    warmup: float = 0.3,
     clip: float | None = 1.0,
     val_data: Iterable | None = None,
     val_loss_fn: LossFn | None = None,
@@ -199,6 +118,8 @@ def train(
     progress: bool | None = None,
     log: Callable[[str], None] | None = print,
     unit: str = "tok",
+    keep_best: Callable[[nn.Module], float] | None = None,
+    history: History | None = None,
 ) -> History:
     """Train ``model`` on ``train_data`` with ``loss_fn``; return the :class:`History`.
 
@@ -212,6 +133,20 @@ def train(
     device. ``train_data`` (and ``val_data``)
     should be re-iterable (a list, a batcher): a one-shot generator serves a single pass only.
 
+    The recipe: without an ``optimizer``, AdamW with ``lr`` and ``weight_decay``. ``schedule``
+    sets the learning rate at every step: ``"one-cycle"`` is
+    :class:`torch.optim.lr_scheduler.OneCycleLR` up to ``max_lr=lr`` over the run's ``N`` steps
+    (``steps``, or ``epochs * len(train_data)``), warming up for the fraction ``warmup`` of
+    them; a callable is ``schedule(optimizer, N) -> scheduler``. (A ready ``scheduler`` object,
+    stepped after every optimiser step, works too.)
+
+    ``keep_best=score_fn`` scores the model (``score_fn(model) -> float``, higher is better,
+    run under :func:`~rnnbook.runtime.eval_mode`) at every evaluation, that is after every pass
+    of a run given in ``epochs`` and every ``eval_every`` steps otherwise; at the end the model
+    holds the weights of the best score of this run (the first, on ties), and the history
+    records ``scores`` and ``best_step``. ``history=`` a previous run's :class:`History`
+    appends this run's records to it (its steps, items and seconds counted on) and returns it.
+
     Checkpoints: ``resume=True`` continues from ``checkpoint``, which must exist
     (:class:`FileNotFoundError` otherwise); ``resume="if-exists"`` continues from it if it
     exists and starts afresh otherwise. Without ``resume`` an existing ``checkpoint`` file is
@@ -219,9 +154,8 @@ def train(
     states, the place in ``train_data`` and the states of ``train_data`` and ``loss_fn``, so
     a resumed run repeats the straight run bit for bit. That needs ``train_data`` to be a
     list/tuple of batches or to follow the batcher protocol of :mod:`rnnbook.batching`
-    (``state_dict``/``load_state_dict``), and a loss that carries a state across batches
-    (has ``reset``) to have ``state_dict``/``load_state_dict``; a checkpointed run without
-    them is refused at the start (:class:`TypeError`), as is validating on the (stateful)
+    (``state_dict``/``load_state_dict``); a checkpointed run without it is refused at the
+    start (:class:`TypeError`), as is validating on the (stateful)
     training batcher itself. A damaged checkpoint raises :class:`CorruptCheckpoint`.
 
     A NaN/inf loss or gradient stops training before the bad update; weights that are no longer
@@ -242,6 +176,11 @@ def train(
         raise ValueError(f"eval_every must be a positive number of steps, not {eval_every}")
     if resume not in (False, True, "if-exists"):
         raise ValueError(f"resume must be False, True or 'if-exists', not {resume!r}")
+    if schedule is not None and scheduler is not None:
+        raise ValueError("give a schedule (a name or a function) or a ready scheduler, not both")
+    if schedule is not None and schedule != "one-cycle" and not callable(schedule):
+        raise ValueError(f"schedule must be None, 'one-cycle' or a function (optimizer, steps) "
+                         f"-> scheduler, not {schedule!r}")
     if resume and checkpoint is None:
         raise ValueError("resume needs the checkpoint to resume from: pass checkpoint=path")
     exists = checkpoint is not None and Path(checkpoint).exists()
@@ -255,6 +194,7 @@ def train(
         raise ValueError(f"the training data is a one-shot iterator (a generator?) but epochs="
                          f"{epochs} needs {epochs} passes; pass a re-iterable such as a list or "
                          "a batcher (StreamBatches, PaddedBatches)")
+    stateful(loss_fn)  # a loss with part of the StatefulLoss methods is refused here
     if checkpoint is not None:
         _check_resumable(train_data, loss_fn, val_data, checkpoint)
     from tqdm.auto import tqdm
@@ -262,9 +202,14 @@ def train(
     dev = model_device(model)
     params = [p for p in model.parameters() if p.requires_grad]
     check = [p for p in params if p.numel() > 0]
-    optimizer = optimizer or torch.optim.AdamW(params, lr=lr)
+    optimizer = optimizer or torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    total = steps if steps is not None else (
+        epochs * len(train_data) if epochs is not None and hasattr(train_data, "__len__")
+        else None)
+    if schedule is not None:
+        scheduler = _build_schedule(schedule, optimizer, total, lr, warmup)
     if val_loss_fn is None:
-        val_loss_fn = loss_fn.fresh() if hasattr(loss_fn, "fresh") else loss_fn
+        val_loss_fn = loss_fn.fresh() if stateful(loss_fn) else loss_fn  # type: ignore
     if eval_every is None:
         if steps is not None:
             eval_every = max(1, steps // 10)
@@ -277,11 +222,18 @@ def train(
         raise ValueError("val_data is a one-shot iterator (a generator?): the first evaluation "
                          "would use it up; pass a re-iterable such as a list or a batcher")
 
-    history, step, start, keep_loss = History(), 0, (0, 0), False
+    given, history = history, History() if history is None else history
+    offset = history.step[-1] if history.step else 0  # the steps of the run it continues
+    step, start, keep_loss = 0, (0, 0), False
+    best: dict[str, Any] = {"score": -math.inf, "step": None, "state": None}
     if resume and exists:
         ckpt = _read_checkpoint(checkpoint)  # type: ignore[arg-type]
-        step, history = _restore(ckpt, checkpoint, model, optimizer,  # type: ignore[arg-type]
-                                 scheduler, train_data, True, loss_fn)
+        step, saved = _restore(ckpt, checkpoint, model, optimizer,  # type: ignore[arg-type]
+                               scheduler, train_data, True, loss_fn)
+        offset = _continue(given, saved, ckpt, checkpoint)  # type: ignore[arg-type]
+        history = history if given is not None else saved
+        if keep_best is not None:
+            best = _saved_best(ckpt, step, checkpoint)
         start = _resume_point(ckpt, train_data, step)
         keep_loss = ckpt.get("loss") is not None
         del ckpt
@@ -299,9 +251,6 @@ def train(
     seconds = history.seconds
     items_total = history.items[-1] if history.items else 0
     window_loss, window_items, window_time = 0.0, 0, 0.0
-    total = steps if steps is not None else (
-        epochs * len(train_data) if epochs is not None and hasattr(train_data, "__len__")
-        else None)
     if progress is None:
         progress = not building()  # a bar is a widget: the built pages would show nothing
     bar = tqdm(total=total, initial=step, disable=not progress, unit="step", leave=False)
@@ -315,7 +264,7 @@ def train(
             return f"the validation loss is {val} (not a finite number)"
         train_loss = window_loss / window_items if window_items else math.nan
         speed = window_items / window_time if window_time > 0 else math.nan
-        history.step.append(step)
+        history.step.append(offset + step)
         history.items.append(items_total)
         history.time.append(seconds)
         history.train_loss.append(train_loss)
@@ -326,10 +275,19 @@ def train(
             val_txt = f" | val {val:.4f}" if val is not None else ""
             log(f"step {step:>6} | train {train_loss:.4f}{val_txt} | "
                 f"{speed:,.0f} {unit}/s | {seconds:.1f} s")
+        state = snapshot()
+        if keep_best is not None:
+            with eval_mode(model):
+                score = float(keep_best(model))
+            history.scores.append(score)
+            history.score_steps.append(offset + step)
+            if score > best["score"]:
+                best.update(score=score, step=step, state=state)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, step, history, scheduler,
-                            data=train_data, loss_fn=loss_fn, loop=place)
-        good.update(step=step, state=snapshot(), what="the last finite evaluation")
+                            data=train_data, loss_fn=loss_fn, loop=place,
+                            best=best if keep_best is not None else None)
+        good.update(step=step, state=state, what="the last finite evaluation")
         return None
 
     def diverge(at: int, problem: str) -> History:
@@ -350,6 +308,8 @@ def train(
 
     end = object()
     place = {"epoch": start[0], "position": start[1]}
+    if offset:
+        place["offset"] = offset
     batches = _epochs(train_data, loss_fn, epochs, start, place, keep_loss)
     try:
         # the stop test comes before the next batch is drawn, so that the data's position
@@ -372,7 +332,7 @@ def train(
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            if not _all_finite(check):
+            if not all_finite(check):
                 return diverge(step + 1, "after its update some weights are not finite numbers")
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
@@ -390,10 +350,15 @@ def train(
                 problem = record()
                 if problem:
                     return diverge(step, problem)
-        if not history.step or history.step[-1] != step:
+        if not history.step or history.step[-1] != offset + step:
             problem = record()
             if problem:
                 return diverge(step, problem)
     finally:
         bar.close()
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+        if log:
+            log(f"keep_best: the model holds its weights of step {offset + best['step']} "
+                f"(score {best['score']:.4g})")
     return history

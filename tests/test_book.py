@@ -191,3 +191,52 @@ def test_glue_hands_myst_nb_python_numbers(monkeypatch):
     assert seen == {"a": 13.8, "b": 3, "c": 2.5, "d": "text"}
     assert [type(seen[k]) for k in "abcd"] == [float, int, float, str]
     assert f"{seen['a']:.1f}" == "13.8"
+
+
+def test_results_grid_keeps_order_reads_back_and_tables(capsys):
+    from rnnbook.book import Results
+
+    r = Results("model")
+    r["lstm", "acc"] = np.float64(91.25)
+    r["gru", "acc"] = 90.0
+    r["lstm", "time"] = torch.tensor(3.0)
+    r["lstm", "acc"] = 92.0                       # overwrite keeps the place
+    assert r.rows == ["lstm", "gru"] and r.cols == ["acc", "time"]
+    assert r["lstm", "acc"] == 92.0 and type(r["lstm", "time"]) is float
+    assert ("gru", "time") not in r and len(r) == 3
+    assert r.frame() == {"lstm": {"acc": 92.0, "time": 3.0}, "gru": {"acc": 90.0}}
+    with pytest.raises(KeyError, match="no result for model 'gru', 'time'"):
+        r["gru", "time"]
+    with pytest.raises(KeyError, match=r"r\[row, col\]"):
+        r["gru"]
+    assert r.table() is None
+    out = capsys.readouterr().out
+    assert "| model | acc | time |\n|---|---:|---:|\n| lstm | 92.0 | 3.0 |\n| gru | 90.0 |  |" \
+        in out
+    r.table(fmt={"acc": "{:.2f}"}, cols=["acc"], rows=["gru"])
+    assert "| model | acc |\n|---|---:|\n| gru | 90.00 |" in capsys.readouterr().out
+    r.table(fmt=lambda v: f"{v:.0f}%", cols=["acc"])
+    assert "| lstm | 92% |" in capsys.readouterr().out
+    with pytest.raises(KeyError, match="no column 'f1'"):
+        r.table(cols=["f1"])
+
+
+def test_results_glue_names_each_cell(monkeypatch):
+    import rnnbook.book as book
+    from rnnbook.book import Results
+
+    seen = {}
+    monkeypatch.setattr(book, "glue", lambda name, value: seen.update({name: value}))
+    r = Results()
+    r["lstm", "acc"] = 92.0
+    r["gru", "f1"] = 0.5
+    r.glue("rt")
+    assert seen == {"rt_lstm_acc": 92.0, "rt_gru_f1": 0.5}
+    r.glue("x", fmt="{:.1f}")
+    assert seen["x_gru_f1"] == "0.5"
+    r["bi-lstm", "acc"] = 1.0
+    seen.clear()
+    with pytest.raises(ValueError, match="'rt_bi-lstm_acc'.*rename the row 'bi-lstm'"):
+        r.glue("rt")
+    assert seen == {}                         # nothing glued when a name is bad
+    assert rnnbook.Results is Results

@@ -56,3 +56,14 @@ def test_hparams_picks_the_active_budget(capsys):
 def test_hparams_must_define_the_same_names_everywhere():
     with pytest.raises(ValueError, match="lacks"):
         hparams(smoke=dict(h=1), cpu=dict(h=2, lr=1), gpu=dict(h=3, lr=1), verbose=False)
+
+
+def test_hparams_gpu_none_means_as_cpu(capsys):
+    hp = hparams(smoke=dict(h=1), cpu=dict(h=2), budget_name="gpu")
+    assert hp.h == 2 and hp.budget == "gpu"
+    out = capsys.readouterr().out
+    assert "gpu* (= cpu)" in out and out.splitlines()[2].split() == ["h", "1", "2", "2"]
+    hp = hparams(smoke=dict(h=1), cpu=dict(h=2), gpu=dict(h=3), budget_name="gpu")
+    assert hp.h == 3 and "(= cpu)" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="'smoke' lacks \\['lr'\\]"):
+        hparams(smoke=dict(h=1), cpu=dict(h=2, lr=1), verbose=False)

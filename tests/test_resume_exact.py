@@ -9,11 +9,12 @@ from torch.nn import functional as F
 
 import rnnbook
 from rnnbook.batching import PaddedBatches, StreamBatches
+from rnnbook.evaluation import evaluate
 from rnnbook.models import CharLM, SequenceRegressor
 from rnnbook.synthetic import AddingBatches
 from rnnbook.tasks.lm import LanguageModelLoss
 from rnnbook.tasks.regress import regression_loss
-from rnnbook.train import train
+from rnnbook.train import load_checkpoint, train
 
 # a stream of 4 rows x 60 tokens: 6 batches of 10 steps per pass (the last one 9)
 STREAM = torch.randint(0, 7, (240,), generator=torch.Generator().manual_seed(3))
@@ -182,9 +183,19 @@ def test_checkpointing_a_generator_is_refused(tmp_path):
               log=None)
 
 
-def test_checkpointing_a_loss_whose_state_cannot_be_saved_is_refused(tmp_path):
-    refused_before_training(tmp_path, TypeError, r"CarryingLoss, carries a state.*give "
-                            "CarryingLoss both methods", LISTED_2D, CarryingLoss())
+def test_a_loss_with_part_of_the_stateful_protocol_is_refused(tmp_path):
+    """A loss with reset() but no state_dict() could neither be saved nor evaluated apart:
+    refused before training, with or without a checkpoint, and by evaluate."""
+    model = nn.Linear(2, 1)
+    before = model.weight.detach().clone()
+    match = (r"CarryingLoss, has reset\(\) but not fresh\(\), state_dict\(\), "
+             r"load_state_dict\(\).*StatefulLoss")
+    for kw in ({"checkpoint": tmp_path / "run.pt"}, {}):
+        with pytest.raises(TypeError, match=match):
+            train(model, LISTED_2D, CarryingLoss(), steps=3, progress=False, log=None, **kw)
+    with pytest.raises(TypeError, match=match):
+        evaluate(model, LISTED_2D, CarryingLoss())
+    assert torch.equal(model.weight, before) and not (tmp_path / "run.pt").exists()
 
 
 LISTED_2D = [(torch.randn(3, 2, generator=torch.Generator().manual_seed(k)),
@@ -209,3 +220,76 @@ def test_a_deterministic_stream_may_validate_on_itself(tmp_path):
     train(CharLM(7, 8, 16), data, LanguageModelLoss(stateful=True), steps=2, val_data=data,
           checkpoint=tmp_path / "run.pt", progress=False, log=None)
     assert (tmp_path / "run.pt").exists()
+
+
+class Killed(Exception):
+    """Stands for the process being killed."""
+
+
+def best_run(start=0, kill=None, **kw):
+    """18 steps of the stateful LSTM LM with a one-cycle schedule and keep_best scoring the
+    evaluations ``start``, ``start + 1``, ... with SCORES (the best at step 9); killed at the
+    evaluation ``kill``, after the checkpoint of the one before."""
+    calls = iter(range(start, 99))
+
+    def score(model):
+        k = next(calls)
+        if k == kill:
+            raise Killed
+        return SCORES[k]
+
+    return lm_run(18, eval_every=3, schedule="one-cycle", warmup=0.25, keep_best=score, **kw)
+
+
+SCORES = [1.0, 2.0, 5.0, 3.0, 4.0, 0.0]   # at steps 3, 6, ..., 18
+
+
+@pytest.mark.parametrize("split", [6, 12], ids=["before the best", "after it"])
+def test_keep_best_and_a_schedule_resume_bit_exactly(tmp_path, split):
+    """The best score, step and weights so far and the scheduler's state are in the
+    checkpoint: the resumed run ends with the straight run's best weights (of step 9)."""
+    straight = best_run()
+    at_best = lm_run(9, eval_every=3, schedule=lambda opt, n: torch.optim.lr_scheduler.
+                     OneCycleLR(opt, max_lr=1e-2, total_steps=18, pct_start=0.25))
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(Killed):
+        best_run(kill=split // 3, checkpoint=ckpt)
+    resumed = best_run(start=split // 3, checkpoint=ckpt, resume=True)
+    same_weights(straight, resumed)
+    same_weights(straight, at_best)
+    step, hist = load_checkpoint(ckpt, CharLM(7, 8, 16, cell="lstm"))
+    assert step == 18 and hist.scores == SCORES and hist.best_step == 9
+
+
+def test_resuming_with_keep_best_needs_a_checkpoint_that_kept_it(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    lm_run(6, checkpoint=ckpt)
+    with pytest.raises(ValueError, match="saved by a run without keep_best"):
+        lm_run(12, checkpoint=ckpt, resume=True, keep_best=lambda m: 0.0)
+    lm_run(12, checkpoint=ckpt, resume=True)           # without keep_best it resumes
+
+
+def test_a_resumed_run_that_continues_a_history(tmp_path):
+    """history= and a checkpoint: the saved history continues the given one; resuming with
+    another history is refused."""
+    def run(steps, history, **kw):
+        rnnbook.seed_everything(0)
+        model = CharLM(7, 8, 16, cell="lstm")
+        return train(model, StreamBatches(STREAM, 4, 10), LanguageModelLoss(stateful=True),
+                     steps=steps, lr=1e-2, eval_every=3, progress=False, log=None,
+                     history=history, **kw), model
+
+    def first():
+        return run(4, None)[0]
+
+    straight, model = run(9, first())
+    ckpt = tmp_path / "run.pt"
+    run(6, first(), checkpoint=ckpt)
+    resumed, again = run(9, first(), checkpoint=ckpt, resume=True)
+    same_weights(model, again)
+    assert resumed.step == straight.step == [3, 4, 7, 10, 13]
+    assert resumed.items == straight.items
+    other = first()
+    other.step[-1] = 5
+    with pytest.raises(ValueError, match="does not continue the history given"):
+        run(9, other, checkpoint=ckpt, resume=True)

@@ -328,3 +328,140 @@ def test_checkpoint_writes_are_synced_and_a_failed_write_leaves_no_tmp(tmp_path,
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(tmp_path / "new.pt", model, opt, 0, History())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]
+
+
+# The recipe: weight decay, schedules, keep_best, continued histories
+
+
+def lm_setup():
+    rnnbook.seed_everything(0)
+    return rnnbook.models.CharLM(5, 6, 8, cell="gru"), \
+        rnnbook.StreamBatches(periodic_stream(404), 4, 10)  # 10 batches of 40 tokens per pass
+
+
+def test_the_default_recipe_is_adamw_with_its_default_weight_decay():
+    model, data = lm_setup()
+    train(model, data, LanguageModelLoss(), steps=12, lr=0.01, progress=False, log=None)
+    hand, data = lm_setup()
+    opt = torch.optim.AdamW(hand.parameters(), lr=0.01, weight_decay=0.01)
+    train(hand, data, LanguageModelLoss(), steps=12, optimizer=opt, progress=False, log=None)
+    for p, q in zip(model.parameters(), hand.parameters()):
+        assert torch.equal(p, q)
+    other, data = lm_setup()
+    train(other, data, LanguageModelLoss(), steps=12, lr=0.01, weight_decay=0.5,
+          progress=False, log=None)
+    assert not torch.equal(other.out.weight, model.out.weight)
+
+
+@pytest.mark.parametrize("run", [dict(steps=15), dict(epochs=2)], ids=["steps", "epochs"])
+def test_one_cycle_is_the_hand_built_one_cycle_bit_for_bit(run):
+    model, data = lm_setup()
+    h = train(model, data, LanguageModelLoss(), lr=0.02, schedule="one-cycle", warmup=0.2,
+              progress=False, log=None, **run)
+    hand, data = lm_setup()
+    opt = torch.optim.AdamW(hand.parameters(), lr=0.02)
+    n = run.get("steps") or run["epochs"] * len(data)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.02, total_steps=n, pct_start=0.2)
+    train(hand, data, LanguageModelLoss(), optimizer=opt, scheduler=sched, progress=False,
+          log=None, **run)
+    assert h.step[-1] == n and sched.last_epoch == n
+    for p, q in zip(model.parameters(), hand.parameters()):
+        assert torch.equal(p, q)
+    plain, data = lm_setup()
+    train(plain, data, LanguageModelLoss(), lr=0.02, progress=False, log=None, **run)
+    assert not torch.equal(plain.out.weight, model.out.weight)
+
+
+def test_a_schedule_function_gets_the_optimizer_and_the_run_length():
+    model, data = lm_setup()
+    seen = []
+
+    def halve(opt, n):
+        seen.append((opt, n))
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 ** s)
+
+    train(model, data, LanguageModelLoss(), epochs=2, lr=0.1, schedule=halve, progress=False,
+          log=None)
+    (opt, n), = seen
+    assert n == 20 and isinstance(opt, torch.optim.AdamW)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 20)
+
+
+def test_bad_schedules_are_clear_errors():
+    model, data = lm_setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 5)
+    kw = dict(progress=False, log=None)
+    with pytest.raises(ValueError, match="not both"):
+        train(model, data, LanguageModelLoss(), steps=3, optimizer=opt, scheduler=sched,
+              schedule="one-cycle", **kw)
+    with pytest.raises(ValueError, match="'one-cycle' or a function"):
+        train(model, data, LanguageModelLoss(), steps=3, schedule="cosine", **kw)
+    with pytest.raises(ValueError, match="needs the length of the run"):
+        train(model, data, LanguageModelLoss(), max_seconds=1, schedule="one-cycle", **kw)
+
+
+def scripted(values, seen=None):
+    """A score function that returns ``values`` in turn and records the weights it scored
+    and the mode the model was in."""
+    values = iter(values)
+
+    def score(model):
+        if seen is not None:
+            seen.append(({k: v.clone() for k, v in model.state_dict().items()},
+                         model.training, torch.is_grad_enabled()))
+        return next(values)
+
+    return score
+
+
+def test_keep_best_restores_the_best_epoch_and_records_the_scores():
+    model, data = lm_setup()
+    seen = []
+    h = train(model, data, LanguageModelLoss(), epochs=5, lr=0.05, progress=False, log=None,
+              keep_best=scripted([1.0, 3.0, 2.0, 3.0, float("nan")], seen))
+    assert h.step == [10, 20, 30, 40, 50]            # one evaluation per pass
+    assert h.scores[:4] == [1.0, 3.0, 2.0, 3.0] and math.isnan(h.scores[4])
+    assert h.score_steps == h.step and h.best_step == 20   # the first best on ties
+    best = seen[1][0]
+    assert all(torch.equal(v, best[k]) for k, v in model.state_dict().items())
+    assert not torch.equal(seen[-1][0]["out.weight"], best["out.weight"])
+    assert all(not training and not grad for _, training, grad in seen)
+    assert model.training                             # back in the mode it trains in
+
+
+def test_keep_best_in_a_run_given_in_steps_scores_every_eval_every():
+    model, data = lm_setup()
+    h = train(model, data, LanguageModelLoss(), steps=12, eval_every=4, lr=0.05,
+              progress=False, log=None, keep_best=scripted([2.0, 1.0, 0.0]))
+    assert h.score_steps == [4, 8, 12] and h.best_step == 4
+
+
+def test_a_run_continues_a_history():
+    model, data = lm_setup()
+    first = train(model, data, LanguageModelLoss(), steps=20, eval_every=10, lr=0.05,
+                  progress=False, log=None)
+    seconds, items = first.seconds, first.items[-1]
+    both = train(model, data, LanguageModelLoss(), steps=15, eval_every=5, lr=0.05,
+                 progress=False, log=None, history=first, keep_best=scripted([1, 2, 0]))
+    assert both is first
+    assert both.step == [10, 20, 25, 30, 35] and both.score_steps == [25, 30, 35]
+    assert both.items[2:] == [items + 5 * 40, items + 10 * 40, items + 15 * 40]
+    assert both.time[2] > seconds and len(both.grad_norm) == 35 and both.best_step == 30
+
+
+def test_history_extend_counts_on_from_the_first_run():
+    from rnnbook.history import History
+
+    a = History(step=[5, 10], items=[50, 100], time=[1.0, 2.0], train_loss=[3, 2],
+                val_loss=[None, 1.5], items_per_sec=[50, 50], grad_norm=[1] * 10,
+                scores=[0.5], score_steps=[10])
+    b = History(step=[4], items=[40], time=[0.5], train_loss=[1], val_loss=[1.0],
+                items_per_sec=[80], grad_norm=[2] * 4, scores=[0.7], score_steps=[4],
+                diverged=True, message="stopped")
+    assert a.extend(b) is a
+    assert a.step == [5, 10, 14] and a.items == [50, 100, 140] and a.time == [1.0, 2.0, 2.5]
+    assert a.val_loss == [None, 1.5, 1.0] and len(a.grad_norm) == 14
+    assert a.scores == [0.5, 0.7] and a.score_steps == [10, 14] and a.best_step == 14
+    assert a.diverged and a.message == "stopped" and a.final_val == 1.0
+    assert History().best_step is None
