@@ -1,10 +1,12 @@
 """Mini-batches: a token stream for truncated BPTT, and padded batches of variable length.
 
-**The batcher protocol**, which :func:`rnnbook.train` relies on to resume a run exactly:
+**The batcher protocol** (:class:`Batcher`), which :func:`rnnbook.train` relies on to count
+passes and to resume a run exactly:
 
 - iterating a batcher is one *pass* over the data; iterating again starts the next pass
   (with a new shuffle, if it shuffles);
-- ``len()`` (optional) is the number of batches of a pass;
+- ``len()`` is the number of batches of a pass (the coming one, if passes differ; an endless
+  stream has none, and :func:`rnnbook.train` then needs ``steps``);
 - ``state_dict()`` returns tensors and plain values (a checkpoint holds them) from which
   ``load_state_dict(state)`` restores what the next iteration draws: for a random batcher,
   its generator's state at the start of the pass in progress (the next iteration replays that
@@ -15,17 +17,45 @@
 
 A batcher without randomness (:class:`StreamBatches`) returns an empty state. A random one
 inherits the bookkeeping from :class:`ReplayablePasses` (as :class:`PaddedBatches`,
-``tasks.forecast.ShuffledBatches`` and ``tasks.rank.SessionParallelBatches`` do). A checkpointed
-run on data that has neither these methods nor is a list/tuple of batches is refused.
+``tasks.forecast.ShuffledBatches`` and ``sessions.SessionParallelBatches`` do); a batcher of
+padded examples with more to its batches subclasses :class:`PaddedBatches` and keeps its
+order (``tasks.tagging.TaggedBatches``, ``tasks.speech.FrameBatches``). A checkpointed run on
+data that has neither these methods nor is a list/tuple of batches is refused. A batcher
+with a ``set_epoch(epoch)`` (as PyTorch's samplers have) is told the pass's number by whoever
+iterates it; none of the book's needs one.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, Iterator, NamedTuple, Optional, Protocol, Sequence, runtime_checkable
 
 import torch
 
 from .text import pad
+
+
+@runtime_checkable
+class Batcher(Protocol):
+    """What :func:`rnnbook.train` needs of its training data beyond a list of batches (the
+    protocol above): passes by iteration, their length, and a state to resume from.
+    ``isinstance(obj, Batcher)`` checks that the four methods are there."""
+
+    def __iter__(self) -> Iterator[Any]:
+        """One pass over the data (the next shuffle, if it shuffles)."""
+        ...
+
+    def __len__(self) -> int:
+        """The number of batches of a pass."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors and plain values from which :meth:`load_state_dict` restores what the next
+        iteration draws (``{}`` for a batcher without randomness)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict`."""
+        ...
 
 
 class LMBatch(NamedTuple):
@@ -207,5 +237,5 @@ class PaddedBatches(ReplayablePasses):
             yield PaddedBatch(*collate([self.examples[i] for i in idx]))
 
 
-__all__ = ["LMBatch", "PaddedBatch", "StreamBatches", "ReplayablePasses", "PaddedBatches",
-           "pad"]
+__all__ = ["Batcher", "LMBatch", "PaddedBatch", "StreamBatches", "ReplayablePasses",
+           "PaddedBatches", "pad"]

@@ -91,3 +91,42 @@ def test_padded_batches_state_replays_the_pass_in_progress(consumed):
 def test_stream_batches_refuse_ids_that_are_not_integers(ids):
     with pytest.raises(TypeError, match="must be integers"):
         StreamBatches(ids, 2, 3)
+
+
+def shipped_batchers():
+    """Every class of the package named ``...Batches`` or ``...Batcher``, found by importing
+    each module, so that a new batcher is checked without being listed here."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import rnnbook
+
+    found = {}
+    for info in pkgutil.walk_packages(rnnbook.__path__, "rnnbook."):
+        module = importlib.import_module(info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == info.name and name.endswith(("Batches", "Batcher")) \
+                    and name != "Batcher":
+                found[name] = cls
+    return found
+
+
+# endless streams of fresh batches: a pass never ends, so there is no len()
+ENDLESS = {"AddingBatches"}
+
+
+def test_every_shipped_batcher_follows_the_protocol():
+    from rnnbook.batching import Batcher
+
+    found = shipped_batchers()
+    assert {"PaddedBatches", "StreamBatches", "FrameBatches", "ShuffledBatches",
+            "SessionParallelBatches", "TaggedBatches"} <= set(found)
+    lacking = {name: [m for m in ("__iter__", "__len__", "state_dict", "load_state_dict")
+                      if not callable(getattr(cls, m, None))]
+               for name, cls in found.items() if not issubclass(cls, Batcher)}
+    assert set(lacking) <= ENDLESS, f"batchers that lack part of the protocol: {lacking}"
+    assert all(missing == ["__len__"] for missing in lacking.values()), lacking
+    assert isinstance(PaddedBatches([([1, 2], 0)], 1), Batcher)
+    assert isinstance(StreamBatches(torch.arange(10), 2, 2), Batcher)
+    assert not isinstance([1, 2], Batcher)          # a list of batches is no batcher

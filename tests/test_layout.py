@@ -32,7 +32,8 @@ def below(folder: str):
 
 
 @pytest.mark.parametrize("path", [p for f in ("layers", "models", "runtime", "history",
-                                              "checkpoint") for p in below(f)],
+                                              "checkpoint", "evaluation", "batching")
+                                  for p in below(f)],
                          ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_nothing_below_the_loop_imports_it_or_a_task(path):
     bad = sorted(m for m in imported_modules(path)
@@ -48,3 +49,15 @@ def test_the_layout_check_sees_an_import_of_the_loop(tmp_path):
     copy = tmp_path / "gates.py"
     copy.write_text(text, encoding="utf-8")
     assert "train" in imported_modules(copy, where=Path("layers/gates.py"))
+
+
+@pytest.mark.parametrize("name", ["diagrams", "cost"])
+def test_the_diagrams_and_the_cost_model_import_no_task(name):
+    bad = sorted(m for m in imported_modules(PACKAGE / f"{name}.py")
+                 if m == "tasks" or m.startswith("tasks."))
+    assert not bad, f"{name}.py imports {bad}"
+
+
+def test_evaluation_sits_on_the_runtime_alone():
+    """outputs/evaluate are below every task and model: they import the runtime only."""
+    assert {m.split(".")[0] for m in imported_modules(PACKAGE / "evaluation.py")} == {"runtime"}
