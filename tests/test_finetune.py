@@ -1,6 +1,7 @@
 """ULMFiT's fine-tuning pieces: slanted triangular rates, discriminative groups, gradual
 unfreezing, each checked through a real run of rnnbook.train where it matters."""
 
+import functools
 import math
 
 import pytest
@@ -211,3 +212,20 @@ def test_a_checkpointed_run_resumes_on_the_same_rates(tmp_path):
     straight, opt_straight = run(20)
     assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), straight.parameters()))
     assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in opt_straight.param_groups]
+
+
+def test_train_builds_the_schedule_over_the_run():
+    """``train(schedule=slanted_triangular_scheduler)`` gives it the run's length (epochs *
+    batches) and its optimiser; options through functools.partial."""
+    model = three_layers()
+    opt = torch.optim.AdamW(discriminative_groups(layers_of(model), lr=0.01))
+    seen = []
+
+    def loss_fn(m, batch):
+        seen.append(opt.param_groups[-1]["lr"])
+        return ce_loss(m, batch)
+
+    train(model, batches(), loss_fn, epochs=2, optimizer=opt, progress=False, log=None,
+          schedule=functools.partial(slanted_triangular_scheduler, cut_frac=0.2, ratio=10))
+    assert seen == pytest.approx([0.01 * paper_eq3(t, 20, 0.2, 10) for t in range(20)])
+    assert seen[4] == pytest.approx(0.01) and seen[0] == pytest.approx(0.001)
