@@ -8,6 +8,7 @@ import torch
 from resume import kill_and_resume, same_weights
 
 import rnnbook
+from rnnbook.batching import Batcher
 from rnnbook.models.regressor import SequenceRegressor
 from rnnbook.tasks.forecast import ShuffledBatches
 from rnnbook.tasks.regress import regression_loss
@@ -63,3 +64,8 @@ def _run(steps, seed=0, **kw):
 def test_training_on_shuffled_batches_resumes_bit_exactly(tmp_path, split):
     # the resumed run: a fresh model and data, seeded otherwise
     same_weights(*kill_and_resume(_run, 16, split, tmp_path, resume_seed=123))
+
+
+def test_shuffled_batches_follow_the_batcher_protocol():
+    batches = ShuffledBatches(X, Y, batch_size=8, seed=4)
+    assert isinstance(batches, Batcher) and len(batches) == len(list(batches)) == 4

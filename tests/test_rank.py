@@ -451,3 +451,28 @@ def test_compare_ranks_gives_recall_and_mrr_differences_with_intervals():
                                     groups))
     assert R.compare_ranks(b, a, groups).recall[0] == pytest.approx(-2 / 6)
     assert R.compare_ranks(a, b, groups, k=1).recall[0] == pytest.approx(1.0)
+
+
+def test_fit_sessions_is_adam_with_a_one_cycle_warming_up_for_5_percent(one_thread):
+    """The recipe written out (Adam, OneCycleLR with pct_start=0.05 over all steps, no
+    clipping) gives the very weights of fit_sessions; another warm-up does not."""
+    sessions = [[0, 1, 2], [3, 2, 1], [1, 2, 3, 0], [2, 0], [0, 3]] * 3
+
+    def run(pct_start=None):
+        torch.manual_seed(0)
+        model = CharLM(4, 3, 5, cell="gru")
+        if pct_start is None:
+            R.fit_sessions(model, sessions, epochs=2, batch_size=2, lr=0.05, log=None)
+            return model
+        batches = R.SessionParallelBatches(sessions, 2, seed=0)
+        steps = 2 * len(batches)
+        opt = torch.optim.Adam(model.parameters(), lr=0.05)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=steps,
+                                                    pct_start=pct_start)
+        train(model, batches, R.SessionLoss("xe"), steps=steps, optimizer=opt,
+              scheduler=sched, clip=None, progress=False, log=None)
+        return model
+
+    fitted, by_hand, other = run(), run(0.05), run(0.3)
+    assert all(torch.equal(p, q) for p, q in zip(fitted.parameters(), by_hand.parameters()))
+    assert not all(torch.equal(p, q) for p, q in zip(fitted.parameters(), other.parameters()))

@@ -11,6 +11,7 @@ import torch
 from resume import kill_and_resume, same_weights
 
 import rnnbook
+from rnnbook.batching import Batcher
 from rnnbook.models.lm import CharLM
 from rnnbook.tasks import rank as R
 from rnnbook.train import train
@@ -114,3 +115,16 @@ def session_run(steps, kind, **kw):
 def test_session_training_resumes_bit_exactly(tmp_path, kind, split):
     run = functools.partial(session_run, kind=kind)
     same_weights(*kill_and_resume(run, TOTAL, split, tmp_path, eval_every=split))
+
+
+def test_session_batches_follow_the_batcher_protocol():
+    """rnnbook.batching.Batcher: passes by iteration, len() the coming pass's steps, and a
+    state that makes the next iteration replay the pass it was saved before."""
+    batches = R.SessionParallelBatches(SESSIONS, 4, seed=1)
+    assert isinstance(batches, Batcher)
+    state = batches.state_dict()
+    n = len(batches)
+    first = [b.y.tolist() for b in batches]
+    assert len(first) == n
+    batches.load_state_dict(state)
+    assert [b.y.tolist() for b in batches] == first

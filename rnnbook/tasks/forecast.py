@@ -23,9 +23,9 @@ from torch import Tensor, nn
 
 from ..batching import ReplayablePasses
 from ..config import seed_everything
+from ..evaluation import outputs
 from ..history import History
 from ..models.regressor import SequenceRegressor
-from ..runtime import eval_mode, model_device
 from ..train import train
 from .forecast_baselines import (
     harmonic_design,
@@ -142,12 +142,16 @@ class ShuffledBatches(ReplayablePasses):
         self._forget_pass()
 
 
+def forecast_step(model: nn.Module, x: Tensor) -> Tensor:
+    """The step of :func:`_predict`: the model's outputs on inputs ``x`` ``(N, T, 1)``."""
+    return model(x)
+
+
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
-    """Run ``model`` on inputs ``(N, T)`` in eval mode; outputs as a float64 array ``(N, K)``."""
-    dev = model_device(model)
-    with eval_mode(model):
-        out = model(torch.as_tensor(x, dtype=torch.float32, device=dev).unsqueeze(-1))
-    out = out.double().cpu().numpy()
+    """Run ``model`` on inputs ``(N, T)`` (one batch, :func:`rnnbook.outputs`); outputs as a
+    float64 array ``(N, K)``."""
+    batch = torch.as_tensor(x, dtype=torch.float32).unsqueeze(-1)
+    out = outputs(model, [batch], forecast_step).double().numpy()
     return out[:, None] if out.ndim == 1 else out
 
 

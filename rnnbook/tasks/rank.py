@@ -26,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..evaluation import outputs
 from ..history import History
 from ..layers import length_mask
-from ..runtime import detach, eval_mode, model_device, to_device
+from ..runtime import detach, to_device
 from ..sessions import SessionBatch, SessionParallelBatches
 from ..text import IGNORE, pad
 from ..train import train
@@ -53,7 +54,8 @@ from .rank_metrics import (
 
 __all__ = [
     "IGNORE", "LOSSES", "collapse_repeats", "SessionSplit", "time_split", "reset_lanes",
-    "in_batch_negatives", "bpr_in_batch", "SessionLoss", "lm_scores", "fit_sessions",
+    "in_batch_negatives", "bpr_in_batch", "SessionLoss", "next_logits", "lm_scores",
+    "fit_sessions",
     # the batches, from rnnbook.sessions
     "SessionBatch", "SessionParallelBatches",
     # the metrics, from rank_metrics
@@ -253,6 +255,15 @@ class SessionLoss:
 # A recurrent model as a scorer
 # --------------------------------------------------------------------------------------------
 
+def next_logits(model: nn.Module, batch: Any) -> Tensor:
+    """The step of :func:`lm_scores`: the logits ``(N, V)`` (float32) after every real item
+    of the padded prefixes ``batch = (ids (B, T), lengths (B,))``, row by row: ``N`` is
+    ``sum(lengths)``."""
+    ids, lengths = batch
+    logits, _ = model(ids)
+    return logits[length_mask(lengths, ids.size(1), ids.device)].float()
+
+
 def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
     """A scorer from a language model over item ids, ``(ids (B, T), state) -> (logits, state)``.
 
@@ -264,17 +275,15 @@ def lm_scores(model: nn.Module, batch_size: int = 256) -> Scorer:
     check_positive("batch_size", batch_size)
 
     def score(sessions: Sequence[Sequence[int]]) -> np.ndarray:
-        dev, out = model_device(model), []
-        with eval_mode(model):
-            # the prefix s_1 .. s_{n-1} of each session (one of a single item has no event)
-            prefixes = [list(s[:-1]) for s in sessions if len(s) > 1]
-            probe, _ = model(torch.zeros(1, 1, dtype=torch.long, device=dev))
-            check_items(prefixes, probe.size(-1), "a session to score")
-            for lo in range(0, len(prefixes), batch_size):
-                ids, lengths = pad(prefixes[lo:lo + batch_size])
-                logits, _ = model(ids.to(dev))
-                out.append(logits[length_mask(lengths, ids.size(1), dev)].float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, probe.size(-1)), np.float32)
+        # the prefix s_1 .. s_{n-1} of each session (one of a single item has no event)
+        prefixes = [list(s[:-1]) for s in sessions if len(s) > 1]
+        n_items = outputs(model, [pad([[0]])], next_logits).size(-1)  # V, from one item
+        check_items(prefixes, n_items, "a session to score")
+        if not prefixes:
+            return np.zeros((0, n_items), np.float32)
+        batches = [pad(prefixes[lo:lo + batch_size])
+                   for lo in range(0, len(prefixes), batch_size)]
+        return outputs(model, batches, next_logits).numpy()
 
     return score
 
@@ -291,9 +300,7 @@ def fit_sessions(model: nn.Module, sessions: Sequence[Sequence[int]], *, epochs:
     pass's steps (a fixed number, the same on every machine)."""
     batches = SessionParallelBatches(sessions, batch_size, seed=seed)
     per_epoch = len(batches)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = per_epoch * epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
-                                                pct_start=0.05)
-    return train(model, batches, SessionLoss(loss), steps=steps, optimizer=opt, scheduler=sched,
-                 clip=None, eval_every=per_epoch, progress=False, log=log, unit="click")
+    return train(model, batches, SessionLoss(loss), steps=per_epoch * epochs,
+                 optimizer=torch.optim.Adam(model.parameters(), lr=lr), lr=lr,
+                 schedule="one-cycle", warmup=0.05, clip=None, eval_every=per_epoch,
+                 progress=False, log=log, unit="click")
