@@ -32,6 +32,8 @@ def test_token_log_probs_reads_chunks_with_the_state_carried():
     model.train()
     lm.token_log_probs(model, ids)
     assert model.training  # the mode it found is restored
+    with pytest.raises(ValueError, match="at least 2"):
+        lm.token_log_probs(model, ids[:1])
 
 
 def test_mixture_log_probs_at_the_ends_and_in_the_middle():
@@ -66,3 +68,24 @@ def test_fit_lm_learns_a_repeating_stream():
                      log=None)
     after = lm.cross_entropy(lm.token_log_probs(model, stream[:100]))
     assert before > 1.2 and after < 0.1 and hist.step[-1] == 60
+
+
+def test_fit_lm_is_adamw_with_a_one_cycle_rate_of_5_percent_warm_up():
+    from rnnbook import StreamBatches, train
+    stream = torch.tensor([0, 1, 2, 3, 2, 1] * 60)
+
+    def model():
+        torch.manual_seed(0)
+        return CharLM(4, 8, 16, cell="gru")
+
+    fitted = model()
+    lm.fit_lm(fitted, stream, stream[:100], steps=40, batch_size=4, seq_len=8, lr=1e-2,
+              log=None)
+    by_hand = model()
+    opt = torch.optim.AdamW(by_hand.parameters(), lr=1e-2, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=40,
+                                                pct_start=0.05)
+    train(by_hand, StreamBatches(stream, 4, 8), lm.LanguageModelLoss(stateful=True), steps=40,
+          optimizer=opt, scheduler=sched, progress=False, log=None)
+    for a, b in zip(fitted.parameters(), by_hand.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -19,9 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..batching import StreamBatches
+from ..evaluation import outputs
 from ..history import History
 from ..ngram import AddKLM, KneserNeyLM
-from ..runtime import detach, eval_mode, model_device
+from ..runtime import detach
 from ..text import IGNORE, word_tokenize
 from ..train import train
 
@@ -71,17 +72,22 @@ def token_log_probs(model: nn.Module, ids: torch.Tensor, chunk: int = 2048) -> n
     The stream is read in chunks, each chunk's final state fed to the next, so a stateful model
     (an RNN, or an NPLM carrying its window) sees the whole past.
     """
-    dev = model_device(model)
-    ids = torch.as_tensor(ids, dtype=torch.long).flatten().to(dev)
-    out, state = [], None
-    with eval_mode(model):
-        for start in range(0, len(ids) - 1, chunk):
-            x = ids[start: min(start + chunk, len(ids) - 1)][None]
-            y = ids[start + 1: start + 1 + x.size(1)]
-            logits, state = model(x, state)
-            lp = torch.log_softmax(logits[0].float(), -1).gather(1, y[:, None])[:, 0]
-            out.append(lp.cpu().numpy().astype(np.float64))
-    return np.concatenate(out)
+    ids = torch.as_tensor(ids, dtype=torch.long).flatten()
+    n = len(ids) - 1
+    if n < 1:
+        raise ValueError(f"a stream of {len(ids)} token(s) has no next token to score: "
+                         "token_log_probs needs at least 2")
+    chunks = [(ids[start: min(start + chunk, n)][None], ids[start + 1: min(start + chunk, n) + 1])
+              for start in range(0, n, chunk)]
+    state = None
+
+    def step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        nonlocal state
+        x, y = batch
+        logits, state = model(x, state)
+        return torch.log_softmax(logits[0].float(), -1).gather(1, y[:, None])[:, 0]
+
+    return outputs(model, chunks, step).numpy().astype(np.float64)
 
 
 def mixture_log_probs(log_p: np.ndarray, log_q: np.ndarray, weight: float) -> np.ndarray:
@@ -116,14 +122,10 @@ def fit_lm(model: nn.Module, train_ids: torch.Tensor, val_ids: torch.Tensor, *, 
     and a one-cycle learning rate (5% warm-up, then cosine decay to the last step); the
     validation loss is logged ten times.
     """
-    batches = StreamBatches(train_ids, batch_size, seq_len)
-    val = StreamBatches(val_ids, 16, 256)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
-                                                pct_start=0.05)
-    return train(model, batches, LanguageModelLoss(stateful=True), steps=steps, optimizer=opt,
-                 scheduler=sched, val_data=val, progress=False, log=log,
-                 eval_every=max(1, steps // 10))
+    return train(model, StreamBatches(train_ids, batch_size, seq_len),
+                 LanguageModelLoss(stateful=True), steps=steps, lr=lr, weight_decay=weight_decay,
+                 schedule="one-cycle", warmup=0.05, val_data=StreamBatches(val_ids, 16, 256),
+                 progress=False, log=log, eval_every=max(1, steps // 10))
 
 
 def loss_by_position(model: nn.Module, batches: Iterable, max_batches: int = 10) -> torch.Tensor:
@@ -133,20 +135,18 @@ def loss_by_position(model: nn.Module, batches: Iterable, max_batches: int = 10)
     (a shorter last batch is skipped). The model runs in evaluation mode, without gradients,
     and is left in the mode it was in. Returns a tensor ``(time,)``.
     """
-    rows, length = [], None
-    dev = model_device(model)
-    with eval_mode(model):
-        for i, (x, y) in enumerate(batches):
-            if i >= max_batches:
-                break
-            length = length or x.size(1)
-            if x.size(1) == length:
-                logits, _ = model(x.to(dev))
-                rows.append(torch.nn.functional.cross_entropy(
-                    logits.transpose(1, 2), y.to(dev), reduction="none").mean(0).cpu())
-    if not rows:
-        raise ValueError("no batches to score")
-    return torch.stack(rows).mean(0)
+    length = None
+
+    def step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> list[torch.Tensor]:
+        nonlocal length
+        x, y = batch
+        length = length or x.size(1)
+        if x.size(1) != length:
+            return []
+        logits, _ = model(x)
+        return [F.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(0)]
+
+    return torch.stack(outputs(model, batches, step, max_batches=max_batches)).mean(0)
 
 
 def known_word_share(text: str, known: Collection[str], min_len: int = 1,
