@@ -85,17 +85,6 @@ class Resumable:
                 self._it = iter(self.batches)
 
 
-def _append(total: History, part: History) -> None:
-    step0 = total.step[-1] if total.step else 0
-    items0 = total.items[-1] if total.items else 0
-    time0 = total.time[-1] if total.time else 0.0
-    total.step += [s + step0 for s in part.step]
-    total.items += [n + items0 for n in part.items]
-    total.time += [t + time0 for t in part.time]
-    for name in ("train_loss", "val_loss", "items_per_sec", "grad_norm"):
-        getattr(total, name).extend(getattr(part, name))
-
-
 def train_for_budgets(model: nn.Module, batches: Iterable, loss_fn: LossFn,
                       budgets: Sequence[float], score: Callable[[nn.Module], float],
                       **train_kwargs: Any) -> tuple[History, list[dict[str, float]]]:
@@ -113,7 +102,7 @@ def train_for_budgets(model: nn.Module, batches: Iterable, loss_fn: LossFn,
     for budget in budgets:
         part = train(model, data, loss_fn, max_seconds=budget - history.seconds,
                      **train_kwargs)
-        _append(history, part)
+        history.extend(part)
         rows.append(dict(budget=budget, seconds=history.seconds, steps=history.step[-1],
                          score=score(model)))
     return history, rows
