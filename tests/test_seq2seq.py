@@ -11,7 +11,8 @@ from rnnbook.layers.attention import Attention, dot_attention, masked_softmax
 from rnnbook.models.seq2seq import Seq2Seq
 from rnnbook.tasks import decoding as dec
 from rnnbook.tasks import seq2seq as s2
-from rnnbook.text import IGNORE, pad
+from rnnbook.text import IGNORE, Vocab, pad
+from rnnbook.train import train
 
 BOS, EOS = 2, 3
 
@@ -384,3 +385,92 @@ def test_french_elisions_are_split_off():
         "j'", "ai", "l'", "air", "d'", "être", "aujourd'hui", ",", "qu'", "il", "s'", "en",
         "va", "."]
     assert s2.tokenize_en("I'm cold.") == ["i'm", "cold", "."]
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_translate_keeps_the_order_across_batches(beam):
+    src_vocab = Vocab.build([list("abcdefg")])  # 4 specials + 7 words = 11 ids
+    tgt_vocab = Vocab.build([list("vwxyz")])  # 4 + 5 = 9
+    assert (len(src_vocab), len(tgt_vocab), tgt_vocab[s2.BOS], tgt_vocab[s2.EOS]) == \
+        (11, 9, BOS, EOS)
+    model = _model("general", seed=3)
+    sources = [list("abc"), list("gfedcb"), list("a"), list("dd"), list("bgb")]
+    out = dec.translate(model, sources, src_vocab, tgt_vocab, beam=beam, max_len=6,
+                        batch_size=2)  # three batches
+    assert len(out) == len(sources)
+    for s, t in zip(sources, out):  # each as if translated alone
+        x, lengths = pad([src_vocab.encode(s)])
+        h = (dec.greedy(model, x, lengths, BOS, EOS, 6) if beam == 1 else
+             dec.beam_search(model, x, lengths, BOS, EOS, beam=beam, max_len=6))
+        assert t.tokens == dec.strip(h.tokens[0].tolist(), tgt_vocab)
+        assert t.score == pytest.approx(float(dec.normalised(h.scores, h.lengths, 1.0)[0]),
+                                        abs=1e-5)
+        if beam == 1:  # greedy decoding with attention returns the weights, source cut
+            assert t.weights.shape == (int(h.lengths[0]), len(s))
+        else:
+            assert t.weights is None
+    with pytest.raises(ValueError, match="nothing"):
+        dec.translate(model, [], src_vocab, tgt_vocab)
+
+
+def test_pair_batches_carry_bos_and_eos_and_pad_with_ignore():
+    pairs = [(["a", "b"], ["x"]), (["c"], ["y", "z"])]
+    src_vocab, tgt_vocab = s2.build_vocabs(pairs)
+    x, lengths, y = next(iter(s2.pair_batches(pairs, src_vocab, tgt_vocab, 2, shuffle=False)))
+    assert lengths.tolist() == [2, 1] and x[1, 1] == 0
+    assert y[:, 0].tolist() == [BOS, BOS] and y[0].tolist()[2:] == [EOS, IGNORE]
+    assert y[1, 3] == EOS
+
+
+PAIRS = [(list("ab"), list("xy")), (list("ba"), list("yx")), (list("a"), list("x")),
+         (list("bb"), list("yy"))] * 3
+
+
+def _run_pieces():
+    """A small model (seed 0) and fresh batches of PAIRS (seed 0)."""
+    src_vocab, tgt_vocab = s2.build_vocabs(PAIRS)
+    torch.manual_seed(0)
+    model = Seq2Seq(len(src_vocab), len(tgt_vocab), embed=6, hidden=8, dropout=0.1)
+    return model, s2.pair_batches(PAIRS, src_vocab, tgt_vocab, 4)
+
+
+def _pairs_and_run(total=8, warmup=0.25):
+    model, data = _run_pieces()
+    return model, data, s2.TranslationRun(model, data, total_steps=total, lr=0.01,
+                                          warmup=warmup, label_smoothing=0.1)
+
+
+def test_translation_run_in_segments_is_one_schedule():
+    # two segments of a run = the recipe written out, each segment a new pass of the batches
+    model, _, run = _pairs_and_run()
+    run.fit(5, log=None)
+    h = run.fit(3, log=None)
+    assert run.steps == 8 and h.step == [5, 8] and len(h.grad_norm) == 8
+    twin, data = _run_pieces()
+    opt = torch.optim.AdamW(twin.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.01, total_steps=8, pct_start=0.25)
+    for steps in (5, 3):
+        train(twin, data, s2.Seq2SeqLoss(0.1), steps=steps, optimizer=opt, scheduler=sched,
+              clip=5.0, eval_every=steps, log=None)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 twin.state_dict().values()))
+    with pytest.raises(ValueError, match="total_steps"):
+        s2.TranslationRun(model, data, total_steps=0, lr=0.01)
+
+def test_translation_run_keeps_the_first_best_score():
+    model, _, run = _pairs_and_run(total=9)
+    scores = iter([1.0, 3.0, 3.0])
+    kept = {}
+
+    def score(m):
+        value = next(scores)
+        kept[value] = kept.get(value) or {k: v.clone() for k, v in m.state_dict().items()}
+        return value
+
+    with pytest.raises(ValueError, match="score_fn"):
+        run.restore_best()
+    for _ in range(3):
+        run.fit(3, score_fn=score, log=None)
+    assert run.history.scores == [1.0, 3.0, 3.0] and run.history.score_steps == [3, 6, 9]
+    assert run.restore_best() == (3.0, 6)  # the first of the two best
+    assert all(torch.equal(v, kept[3.0][k]) for k, v in model.state_dict().items())

@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..evaluation import outputs
 from ..layers import length_mask
 from ..models.seq2seq import select
-from ..runtime import eval_mode, model_device
+from ..runtime import eval_mode
 from ..text import BOS, EOS, Vocab, pad
 
 
@@ -194,24 +195,22 @@ def translate(model: nn.Module, sources: Sequence[Sequence[str]], src_vocab: Voc
     in the order of ``sources``, under ``torch.no_grad()``."""
     if len(sources) == 0:
         raise ValueError("nothing to translate")
-    dev = model_device(model)
     bos, eos = tgt_vocab[BOS], tgt_vocab[EOS]
-    out: list[Translation] = []
-    for start in range(0, len(sources), batch_size):
-        chunk = sources[start:start + batch_size]
-        x, lengths = pad([src_vocab.encode(s) for s in chunk], 0)
-        x = x.to(dev)
-        if beam == 1:
-            h = greedy(model, x, lengths, bos, eos, max_len)
-        else:
-            h = beam_search(model, x, lengths, bos, eos, beam, max_len, alpha)
-        norm = normalised(h.scores, h.lengths, alpha).cpu()
-        for i, s in enumerate(chunk):
-            n = int(h.lengths[i])
-            w = None if h.weights is None else h.weights[i, :n, :len(s)].cpu().numpy()
-            out.append(Translation(strip(h.tokens[i].tolist(), tgt_vocab), float(norm[i]), w))
-    return out
+    batches = [pad([src_vocab.encode(s) for s in sources[i:i + batch_size]], 0)
+               for i in range(0, len(sources), batch_size)]
 
+    def step(m: nn.Module, batch: tuple[Tensor, Tensor]) -> list[Translation]:
+        x, lengths = batch
+        h = greedy(m, x, lengths, bos, eos, max_len) if beam == 1 else \
+            beam_search(m, x, lengths, bos, eos, beam, max_len, alpha)
+        norm = normalised(h.scores, h.lengths, alpha).cpu()
+        out = []
+        for i, (n, s) in enumerate(zip(h.lengths.tolist(), lengths.tolist())):
+            w = None if h.weights is None else h.weights[i, :n, :s].cpu().numpy()
+            out.append(Translation(strip(h.tokens[i].tolist(), tgt_vocab), float(norm[i]), w))
+        return out
+
+    return outputs(model, batches, step)
 
 __all__ = ["Hypotheses", "normalised", "greedy", "sequence_logp", "beam_search", "strip",
            "Translation", "translate"]

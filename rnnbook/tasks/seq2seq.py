@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..batching import PaddedBatches
+from ..history import History
 from ..text import BOS, EOS, IGNORE, Vocab, word_tokenize
+from ..train import train
 
 Pair = tuple[list[str], list[str]]
 Group = tuple[list[str], list[list[str]]]  # a source and all its references
@@ -236,6 +239,65 @@ class Seq2SeqLoss:
         return loss, n
 
 
+
+class TranslationRun:
+    """An encoder-decoder in training, one segment of steps at a time.
+
+    The recipe: AdamW (``lr``, weight decay 0.01), a one-cycle learning rate over the whole run
+    of ``total_steps`` (warming up for the fraction ``warmup`` of them), :class:`Seq2SeqLoss`
+    with ``label_smoothing``, gradients clipped at norm ``clip``. Each :meth:`fit` trains one
+    segment with :func:`rnnbook.train`; the optimiser and the schedule go on where the last
+    segment stopped, the batches start a new pass. So a run can be scored between segments,
+    compared with other runs, and continued or dropped. :meth:`fit` with a ``score_fn``
+    (``score_fn(model) -> float``, higher is better, e.g. validation BLEU) scores the model at
+    the end of the segment and keeps a copy of the best weights; :meth:`restore_best` gives
+    them back. ``history`` is the whole run's :class:`~rnnbook.history.History` (steps and
+    seconds counted across segments; ``scores`` at ``score_steps``).
+    """
+
+    def __init__(self, model: nn.Module, data: Any, total_steps: int, lr: float,
+                 warmup: float = 0.3, label_smoothing: float = 0.0, clip: float = 5.0):
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be positive, got {total_steps}")
+        self.model, self.data, self.clip = model, data, clip
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, lr, total_steps=total_steps, pct_start=warmup)
+        self.loss_fn = Seq2SeqLoss(label_smoothing)
+        self.history = History()
+        self._best: Optional[dict[str, Tensor]] = None
+
+    @property
+    def steps(self) -> int:
+        """Steps trained so far."""
+        return self.history.step[-1] if self.history.step else 0
+
+    def fit(self, steps: int, score_fn: Optional[Callable[[nn.Module], float]] = None,
+            log: Optional[Callable[[str], None]] = print) -> History:
+        """Train ``steps`` more steps (one evaluation at the end); with ``score_fn``, score
+        the model and keep its weights if the score is the best so far (the first, on ties).
+        Returns the run's history."""
+        train(self.model, self.data, self.loss_fn, steps=steps, optimizer=self.optimizer,
+              scheduler=self.scheduler, clip=self.clip, eval_every=steps, keep_best=score_fn,
+              history=self.history, log=None)
+        h = self.history
+        line = f"  step {self.steps:,}: train loss {h.train_loss[-1]:.3f}, {h.seconds:.0f} s"
+        if score_fn is not None:
+            line += f", score {h.scores[-1]:.1f}"
+            if h.best_step == h.score_steps[-1]:
+                self._best = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if log is not None:
+            log(line)
+        return h
+
+    def restore_best(self) -> tuple[float, int]:
+        """Give the model its best scored weights; returns ``(best score, its step)``."""
+        if self._best is None:
+            raise ValueError("no segment was scored: pass score_fn to fit")
+        self.model.load_state_dict(self._best)
+        step = self.history.best_step
+        return self.history.scores[self.history.score_steps.index(step)], step
+
 def reference_streams(refs: Sequence[Sequence[Sequence[str]]]) -> list[list[Optional[str]]]:
     """sacrebleu's reference streams: stream ``j`` holds the ``j``-th reference of every
     source, ``None`` where a source has fewer."""
@@ -311,5 +373,5 @@ def bleu_by_length(sources: Sequence[Sequence[str]], hyps: Sequence[Sequence[str
 
 __all__ = ["PREFIXES", "tokenize_en", "tokenize_fr", "prefix_filter", "length_filter",
            "group_by_source", "normalise", "Split", "grouped_split", "build_vocabs", "examples",
-           "pair_batches", "teacher_forcing", "Seq2SeqLoss", "reference_streams",
+           "pair_batches", "teacher_forcing", "Seq2SeqLoss", "TranslationRun", "reference_streams",
            "corpus_scores", "signatures", "sentence_chrf", "bleu_by_length"]
