@@ -23,6 +23,7 @@ from seqeval.metrics import f1_score
 import rnnbook
 from rnnbook.tasks.ner import (
     HPARAMS,
+    best_epoch,
     count_invalid,
     fit_tagger,
     held_out_split,
@@ -64,8 +65,8 @@ def main() -> None:
                        seen=seen["seen"]["recall"], unseen=seen["unseen"]["recall"],
                        invalid=count_invalid(out["pred"])["sentences"],
                        lenient=100 * float(f1_score(gold, out["pred"])),
-                       best_epoch=out["run"]["best_epoch"], ran=len(out["run"]["f1"]),
-                       held=out["run"]["f1"], seconds=time.time() - t0)
+                       best_epoch=best_epoch(out["history"]), ran=len(out["history"].scores),
+                       held=out["history"].scores, seconds=time.time() - t0)
             rows[f"{name}/{seed}"] = row
             print(f"seed {seed} {name:8s} F1 {row['f1']:.1f} P {row['precision']:.1f} "
                   f"R {row['recall']:.1f} best {row['best_epoch']}/{row['ran']} "

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from rnnbook.history import History
 from rnnbook.layers import length_mask
 from rnnbook.models.crf import CRF, CRFTagger, iob2_constraints
 from rnnbook.models.tagger import Tagger
@@ -13,6 +14,7 @@ from rnnbook.tasks.ner import (
     HPARAMS,
     CRFLoss,
     DictionaryTagger,
+    best_epoch,
     build_tagger,
     count_invalid,
     fit_tagger,
@@ -110,14 +112,16 @@ def test_train_and_choose_keeps_the_best_epoch():
     batches = TaggedBatches(TRAIN, vocabs, 2, seed=0)
     r = train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=30, lr=0.05,
                          log=None)
-    assert len(r["f1"]) == 30 and r["f1"][r["best_epoch"] - 1] == max(r["f1"])
+    assert isinstance(r, History) and len(r.scores) == 30
+    assert r.scores[best_epoch(r) - 1] == max(r.scores)
+    assert r.score_steps == [3 * k for k in range(1, 31)]  # 3 batches an epoch
     gold = [t for _, t in TRAIN]
-    assert span_scores(gold, predict(model, TRAIN, vocabs))["f1"] == max(r["f1"]) == 100.0
+    assert span_scores(gold, predict(model, TRAIN, vocabs))["f1"] == max(r.scores) == 100.0
     # the softmax tagger goes through the same helpers (arg-max prediction)
     soft = Tagger(len(vocabs.words), len(vocabs.tags), 8, 8)
     r = train_and_choose(soft, batches, TaggingLoss(), TRAIN[:1], vocabs, epochs=1, lr=0.01,
                          log=None)
-    assert r["best_epoch"] == 1
+    assert best_epoch(r) == 1
     with pytest.raises(ValueError):
         train_and_choose(soft, batches, TaggingLoss(), TRAIN, vocabs, epochs=0, lr=0.01)
 
@@ -138,7 +142,7 @@ def test_fit_tagger_is_reproducible(crf):
               hidden_size=8, char_embed=4, char_hidden=4)
     a = fit_tagger(TRAIN, TRAIN[:2], TRAIN, seed=0, **kw)
     b = fit_tagger(TRAIN, TRAIN[:2], TRAIN, seed=0, **kw)
-    assert a["pred"] == b["pred"] and a["run"]["f1"] == b["run"]["f1"]
+    assert a["pred"] == b["pred"] and a["history"].scores == b["history"].scores
     # the seed reaches the model: another seed gives other weights
     c = fit_tagger(TRAIN, TRAIN[:2], TRAIN, seed=1, **kw)
     wa, wc = a["model"].state_dict(), c["model"].state_dict()
@@ -156,14 +160,14 @@ def test_patience_stops_training_and_keeps_the_best_epoch():
     batches = TaggedBatches(TRAIN, vocabs, 2, seed=0)
     r = train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=200, lr=0.05,
                          patience=3, log=None)
-    best = r["best_epoch"]
-    assert r["stopped"] and len(r["f1"]) == best + 3 < 200
-    assert r["f1"][best - 1] == max(r["f1"]) > max(r["f1"][:best - 1], default=-1)
+    best = best_epoch(r)
+    assert len(r.scores) == best + 3 < 200  # stopped by patience
+    assert r.scores[best - 1] == max(r.scores) > max(r.scores[:best - 1], default=-1)
     assert span_scores([t for _, t in TRAIN], predict(model, TRAIN, vocabs))["f1"] == \
-        r["f1"][best - 1]
+        r.scores[best - 1]
     r = train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=2, lr=0.05,
                          patience=5, log=None)
-    assert not r["stopped"] and len(r["f1"]) == 2
+    assert len(r.scores) == 2
     with pytest.raises(ValueError, match="patience"):
         train_and_choose(model, batches, CRFLoss(), TRAIN, vocabs, epochs=2, lr=0.05,
                          patience=0, log=None)

@@ -18,6 +18,7 @@ from rnnbook.tasks.speech import (
     collapse,
     digit_error_rate,
     edit_distance,
+    fit,
     greedy_decode,
     make_utterances,
     predict,
@@ -283,3 +284,24 @@ def _train_frames(steps, seed=0, **kw):
 @pytest.mark.parametrize("split", [5, 7])  # 5: at a pass boundary, 7: inside a pass
 def test_training_on_frame_batches_resumes_bit_exactly(tmp_path, split):
     same_weights(*kill_and_resume(_train_frames, 12, split, tmp_path, resume_seed=123))
+
+
+def test_fit_is_adam_with_a_one_cycle_rate():
+    # the recipe written out: Adam, OneCycleLR over every step (30% warm-up), clip 5
+    feats, labels = tones(40, 1)
+
+    def run(recipe):
+        torch.manual_seed(0)
+        model = FrameClassifier(4, 2, hidden_size=8, stride=1)
+        recipe(model, FrameBatches(feats, labels, 8, seed=0))
+        return model.state_dict()
+
+    def by_hand(model, data):
+        opt = torch.optim.Adam(model.parameters(), lr=0.02)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.02, total_steps=3 * len(data))
+        rnnbook.train(model, data, ClassificationLoss(), epochs=3, optimizer=opt,
+                      scheduler=sched, clip=5.0, log=None, progress=False)
+
+    a = run(by_hand)
+    b = run(lambda model, data: fit(model, data, ClassificationLoss(), 3, 0.02))
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..config import seed_everything
+from ..history import History
 from ..layers import length_mask
 from ..models.crf import CRFTagger, iob2_constraints
 from ..models.tagger import Tagger
@@ -196,15 +197,16 @@ def build_tagger(vocabs: TaggingVocabs, crf: bool = True, chars: bool = True, **
 def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable,
                      held_out: Sequence[Pair], vocabs: TaggingVocabs, epochs: int,
                      lr: float, patience: Optional[int] = None,
-                     log: Optional[Callable[[str], None]] = print) -> dict[str, Any]:
-    """Train up to ``epochs`` passes with :func:`rnnbook.train` (one optimiser throughout),
-    score span F1 on ``held_out`` after each, and give the model back the weights of its best
-    epoch (the first with the highest held-out F1; the held-out sentences are never trained
-    on). Early stopping: with ``patience`` set, training stops once ``patience`` epochs in a
-    row have not beaten the best held-out F1 so far.
+                     log: Optional[Callable[[str], None]] = print) -> History:
+    """Train up to ``epochs`` passes with :func:`rnnbook.train` (Adam, one optimiser
+    throughout), score span F1 on ``held_out`` after each (``keep_best``), and give the model
+    back the weights of its best epoch (the first with the highest held-out F1; the held-out
+    sentences are never trained on). Early stopping: with ``patience`` set, training stops
+    once ``patience`` epochs in a row have not beaten the best held-out F1 so far.
 
-    Returns ``{"f1": [held-out F1 per epoch run], "best_epoch": 1-based, "stopped": True if
-    patience ended training before ``epochs``, "seconds": training}``.
+    Returns the run's :class:`~rnnbook.history.History`: ``scores`` holds the held-out F1 of
+    every epoch run, ``best_step`` the step of the best (:func:`best_epoch` counts it in
+    epochs), ``seconds`` the training time.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}")
@@ -213,22 +215,31 @@ def train_and_choose(model: nn.Module, batches: TaggedBatches, loss_fn: Callable
                          f"not {patience}")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     gold = [tags for _, tags in held_out]
-    f1s: list[float] = []
-    best_state, best, seconds = None, 0, 0.0
-    for epoch in range(1, epochs + 1):
-        history = train(model, batches, loss_fn, epochs=1, optimizer=optimizer,
-                        progress=False, log=None)
-        seconds += history.seconds
-        f1s.append(span_scores(gold, predict(model, held_out, vocabs))["f1"])
-        if best == 0 or f1s[-1] > f1s[best - 1]:
-            best, best_state = epoch, copy.deepcopy(model.state_dict())
+
+    def held_out_f1(m: nn.Module) -> float:
+        return span_scores(gold, predict(m, held_out, vocabs))["f1"]
+
+    history, best_state = History(), None
+    for epoch in range(1, epochs + 1):  # an epoch per call: patience may stop between them
+        train(model, batches, loss_fn, epochs=1, optimizer=optimizer, keep_best=held_out_f1,
+              history=history, progress=False, log=None)
+        if history.best_step == history.score_steps[-1]:  # this epoch is the best so far
+            best_state = copy.deepcopy(model.state_dict())
         if log is not None:
             log(f"epoch {epoch}: train loss {history.train_loss[-1]:.3f}, "
-                f"held-out span F1 {f1s[-1]:.1f}")
-        if patience is not None and epoch - best >= patience:
+                f"held-out span F1 {history.scores[-1]:.1f}")
+        if patience is not None and epoch - best_epoch(history) >= patience:
             break
     model.load_state_dict(best_state)
-    return {"f1": f1s, "best_epoch": best, "stopped": len(f1s) < epochs, "seconds": seconds}
+    return history
+
+
+def best_epoch(history: History) -> int:
+    """The epoch (1-based) of the best score of a :func:`train_and_choose` run, which scores
+    once per epoch."""
+    if history.best_step is None:
+        raise ValueError("the run has no scores: it was not trained with keep_best")
+    return 1 + history.score_steps.index(history.best_step)
 
 
 def lowered(pairs: Sequence[Pair]) -> list[Pair]:
@@ -248,8 +259,9 @@ def fit_tagger(train_pairs: Sequence[Pair], held_out: Sequence[Pair], test_pairs
     ``patience``) and tag ``test_pairs``. With ``lower_text`` every sentence is
     :func:`lowered` first, so the characters lose their case too.
 
-    Returns ``{"model", "vocabs", "run", "pred"}`` (``run``: held-out F1 per epoch, best
-    epoch, seconds; ``pred``: the test tags).
+    Returns ``{"model", "vocabs", "history", "pred"}`` (``history``: :func:`train_and_choose`'s
+    :class:`~rnnbook.history.History`, held-out F1 per epoch in ``scores``; ``pred``: the test
+    tags).
     """
     if lower_text:
         train_pairs, held_out, test_pairs = (lowered(p) for p in (train_pairs, held_out,
@@ -260,9 +272,9 @@ def fit_tagger(train_pairs: Sequence[Pair], held_out: Sequence[Pair], test_pairs
     batches = TaggedBatches(train_pairs, vocabs, batch_size, chars=chars, seed=seed,
                             sort_by_length=True)
     loss_fn = CRFLoss() if crf else TaggingLoss()
-    run = train_and_choose(model, batches, loss_fn, held_out, vocabs, epochs, lr,
-                           patience=patience, log=log)
-    return {"model": model, "vocabs": vocabs, "run": run,
+    history = train_and_choose(model, batches, loss_fn, held_out, vocabs, epochs, lr,
+                               patience=patience, log=log)
+    return {"model": model, "vocabs": vocabs, "history": history,
             "pred": predict(model, test_pairs, vocabs)}
 
 

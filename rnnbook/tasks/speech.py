@@ -22,9 +22,9 @@ from torch import Tensor, nn
 
 from ..audio import log_mel, normalise
 from ..batching import PaddedBatches
+from ..evaluation import outputs
 from ..history import History
 from ..layers import Lengths
-from ..runtime import eval_mode, model_device
 from ..text import pad
 from ..train import train
 from .losses import ClassificationLoss
@@ -128,22 +128,18 @@ class FrameBatches(PaddedBatches):
 
 def predict(model: nn.Module, features: Sequence[Tensor], batch_size: int = 256) -> np.ndarray:
     """The most likely class of every recording, in order."""
-    dev, out = model_device(model), []
     batches = FrameBatches(features, [0] * len(features), batch_size, shuffle=False)
-    with eval_mode(model):
-        for x, lengths, _ in batches:
-            out.append(model(x.to(dev), lengths).argmax(-1).cpu())
-    return torch.cat(out).numpy()
+    return outputs(model, batches, lambda m, b: m(b[0], b[1]).argmax(-1)).numpy()
 
 
 def fit(model: nn.Module, batches: Any, loss_fn: Any, epochs: int, lr: float) -> History:
-    """Adam with a one-cycle learning rate (peak ``lr``) for ``epochs`` passes, through
+    """Adam (AdamW without weight decay) with a one-cycle learning rate (peak ``lr``, 30% of
+    the steps warming up) for ``epochs`` passes, gradients clipped at norm 5, through
     :func:`rnnbook.train`; returns its :class:`~rnnbook.history.History` (``.seconds``: the
     training time)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(batches))
-    return train(model, batches, loss_fn, epochs=epochs, optimizer=opt, scheduler=sched,
-                 clip=5.0, log=None, progress=False, unit="utt")
+    return train(model, batches, loss_fn, epochs=epochs, lr=lr, weight_decay=0.0,
+                 schedule="one-cycle", warmup=0.3, clip=5.0, log=None, progress=False,
+                 unit="utt")
 
 
 def train_and_score(make_model: Callable[[], nn.Module], train_features: Sequence[Any],
@@ -221,13 +217,12 @@ def greedy_decode(log_probs: Tensor, lengths: Lengths, blank: int = 0) -> list[l
 def recognise(model: nn.Module, features: Sequence[Tensor], batch_size: int = 128
               ) -> list[list[int]]:
     """Digit strings of every utterance by greedy decoding (class ``k + 1`` is digit ``k``)."""
-    dev, out = model_device(model), []
+    def step(m: nn.Module, batch: Any) -> list[list[int]]:
+        log_probs, n = m(batch[0], batch[1])
+        return [[k - 1 for k in s] for s in greedy_decode(log_probs, n)]
+
     batches = FrameBatches(features, [[0]] * len(features), batch_size, shuffle=False)
-    with eval_mode(model):
-        for x, lengths, _, _ in batches:
-            log_probs, n = model(x.to(dev), lengths)
-            out += [[k - 1 for k in s] for s in greedy_decode(log_probs, n)]
-    return out
+    return outputs(model, batches, step)
 
 
 def edit_distance(ref: Sequence[Any], hyp: Sequence[Any]) -> int:

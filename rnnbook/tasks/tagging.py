@@ -1,8 +1,9 @@
 """Sequence labelling: data from CoNLL-U treebanks, batches, a masked loss, a baseline, scores.
 
 A tagging example is a sentence and one tag per word: ``(["show", "me", "flights"],
-["VERB", "PRON", "NOUN"])``. Batches are padded; padded tag positions hold ``-100``, which the
-loss skips, and the tagger packs or masks the padding away, so it changes nothing.
+["VERB", "PRON", "NOUN"])``. Batches are padded; padded tag positions hold
+:data:`~rnnbook.text.IGNORE` (-100), which the loss skips, and the tagger packs or masks the
+padding away, so it changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..batching import PaddedBatches
-from ..runtime import eval_mode, model_device, to_device
+from ..evaluation import outputs
 from ..text import IGNORE, PAD, UNK, Vocab, pad_collate
 
 Pair = tuple[list[str], list[str]]  # (words, tags) of one sentence
@@ -60,7 +61,7 @@ class TaggingVocabs:
         return self.words.encode(w.lower() if self.lower else w for w in words)
 
     def tag_ids(self, tags: Sequence[str]) -> list[int]:
-        """Tag ids; a tag the training data never had (e.g. PUNCT in ATIS) becomes -100."""
+        """Tag ids; a tag the training data never had (e.g. PUNCT in ATIS) becomes ``IGNORE``."""
         return [self.tags.stoi.get(t, IGNORE) for t in tags]
 
     def known(self, word: str) -> bool:
@@ -69,12 +70,12 @@ class TaggingVocabs:
 
 
 class TaggedBatch(NamedTuple):
-    """A batch of tagged sentences; padded tags are ``-100``, ``chars`` is ``None`` unless
+    """A batch of tagged sentences; padded tags are ``IGNORE``, ``chars`` is ``None`` unless
     the batches spell their words."""
 
     words: torch.Tensor  #: (B, T) word ids, padded
     lengths: torch.Tensor  #: (B,) real words per sentence
-    tags: torch.Tensor  #: (B, T) tag ids, -100 where padded
+    tags: torch.Tensor  #: (B, T) tag ids, IGNORE where padded
     chars: Optional[torch.Tensor] = None  #: (B, T, C) character ids, 0 = padding
 
 
@@ -83,7 +84,7 @@ class TaggedBatches(PaddedBatches):
     tags (B, T), chars)``, with ``chars (B, T, C)`` when ``chars=True`` (character ids,
     0 = padding), else ``None``.
 
-    Padded tags are ``-100``. Shuffling and length-sorting work as in
+    Padded tags are ``IGNORE``. Shuffling and length-sorting work as in
     :class:`~rnnbook.batching.PaddedBatches`; with ``shuffle=False`` the order is the input's.
     """
 
@@ -116,7 +117,7 @@ class TaggedBatches(PaddedBatches):
 
 
 class TaggingLoss:
-    """Token-level cross-entropy over real tokens only: padded targets (-100) are skipped.
+    """Token-level cross-entropy over real tokens only: padded targets (``IGNORE``) are skipped.
 
     ``loss_fn(model, batch) -> (mean loss per token, tokens)`` for a :class:`TaggedBatch`, for
     :func:`rnnbook.train` and :func:`rnnbook.evaluate`.
@@ -137,18 +138,16 @@ def predict(model: nn.Module, pairs: Sequence[Pair], vocabs: TaggingVocabs,
     (``model.decode``, e.g. a CRF's Viterbi) when it has one, else the arg-max per word."""
     if chars is None:
         chars = getattr(model, "chars", None) is not None
-    dev = model_device(model)
-    out: list[list[str]] = []
-    with eval_mode(model):
-        for batch in TaggedBatches(pairs, vocabs, batch_size, chars=chars, shuffle=False):
-            b = to_device(batch, dev)
-            spell = () if b.chars is None else (b.chars,)
-            if hasattr(model, "decode"):
-                best = model.decode(b.words, batch.lengths, *spell).cpu()
-            else:
-                best = model(b.words, batch.lengths, *spell).argmax(-1).cpu()
-            out += [vocabs.tags.decode(best[i, :n]) for i, n in enumerate(batch.lengths.tolist())]
-    return out
+    best_path = hasattr(model, "decode")
+
+    def step(m: nn.Module, b: TaggedBatch) -> list[list[str]]:
+        spell = () if b.chars is None else (b.chars,)
+        best = (m.decode(b.words, b.lengths, *spell) if best_path
+                else m(b.words, b.lengths, *spell).argmax(-1)).cpu()
+        return [vocabs.tags.decode(best[i, :n]) for i, n in enumerate(b.lengths.tolist())]
+
+    return outputs(model, TaggedBatches(pairs, vocabs, batch_size, chars=chars, shuffle=False),
+                   step)
 
 
 class MostFrequentTag:
