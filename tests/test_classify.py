@@ -18,10 +18,14 @@ from rnnbook.models.classifier import (
 )
 from rnnbook.tasks.classify import (
     ClassificationLoss,
+    accuracy_on,
     batches,
+    build_char_vocab,
     build_vocab,
     confident_mistakes,
     encode,
+    fit_classifier,
+    fit_text_classifier,
     majority_baseline,
     most_confused,
     predict,
@@ -166,6 +170,9 @@ def test_scores_and_baselines():
     assert labels.tolist() == [1, 0] and probs.shape == (2, 2)
     labels, _ = tfidf_baseline(texts, LABELS * 4, ["so witty", "so dull"], kind="char")
     assert labels.tolist() == [1, 0]
+    # four columns, class = column: the probabilities of classes 0 and 1, none for 2 and 3
+    _, wide = tfidf_baseline(texts, LABELS * 4, ["so witty"], kind="char", num_classes=4)
+    assert wide.shape == (1, 4) and wide[0, 2:].sum() == 0 and np.isclose(wide.sum(), 1)
     assert len(tfidf_cross_val(texts, LABELS * 4, folds=3)) == 3
 
 
@@ -188,3 +195,60 @@ def test_init_from_lm_copies_embedding_and_layer():
     assert torch.allclose(h_lm, h_clf, atol=1e-6)
     with pytest.raises(ValueError, match="left-to-right"):
         init_from_lm(TextClassifier(12, 2, 5, 7, bidirectional=True), lm)
+
+
+def test_encode_with_characters_and_a_spelling_classifier():
+    vocab = build_vocab(["a b", "a c"], min_freq=2)
+    chars = build_char_vocab(["ab ab", "a b"], min_freq=1)
+    rows = encode(["a zb", ""], vocab, chars=chars, max_chars=3)
+    assert [r.shape for r in rows] == [(2, 4), (1, 4)]
+    assert rows[0][:, 0].tolist() == [vocab["a"], vocab["<unk>"]]
+    # the unseen word "zb" keeps its spelling: <unk> for z, then b, then padding
+    assert rows[0][1, 1:].tolist() == [chars["<unk>"], chars["b"], 0]
+    assert rows[0][0, 1:].tolist() == [chars["a"], 0, 0]
+    assert encode(["abcdef"], vocab, chars=chars, max_chars=2)[0].shape == (1, 3)
+    torch.manual_seed(0)
+    model = TextClassifier(len(vocab), 2, 4, 3, num_chars=len(chars), char_embed=3,
+                           char_hidden=2, pooling="max").eval()
+    x, lengths, _ = next(iter(batches(rows, [0, 1], 2, shuffle=False)))
+    assert x.shape == (2, 2, 4)
+    with torch.no_grad():
+        both = model(x, lengths)
+        alone = torch.cat([model(r.unsqueeze(0), torch.tensor([len(r)])) for r in rows])
+        assert torch.allclose(both, alone, atol=1e-6)
+        # the spelling changes the output: same word ids, other characters
+        other = x.clone()
+        other[0, 1, 1] = chars["a"]
+        assert not torch.allclose(model(other, lengths)[0], both[0])
+    with pytest.raises(ValueError, match="characters"):
+        model(x[..., 0], lengths)
+
+
+def test_fit_classifier_keeps_the_best_held_out_epoch():
+    rnnbook.seed_everything(0)
+    vocab = build_vocab(TEXTS, min_freq=1)
+    ids = encode(TEXTS, vocab)
+    model = TextClassifier(len(vocab), 2, 8, 8, pooling="mean")
+    # held-out texts with labels opposite to training: accuracy falls as training goes on,
+    # so the best epoch is an early one and the model must end with its weights
+    flipped = [1 - y for y in LABELS]
+    history = fit_classifier(model, batches(ids, LABELS, 6), epochs=6, lr=3e-2, log=None,
+                             held_out=(ids, flipped))
+    assert len(history.scores) == 6
+    best = max(history.scores)
+    assert history.scores.index(best) < 5
+    assert accuracy_on(ids, flipped)(model) == best
+    with pytest.raises(ValueError, match="labels"):
+        accuracy_on(ids, LABELS[:2])
+
+
+def test_fit_text_classifier_builds_spells_and_trains():
+    settings = dict(epochs=20, lr=3e-2, min_freq=1, chars=True, embed_size=8, hidden_size=8,
+                    pooling="max", char_embed=4, char_hidden=4)
+    model, code, history = fit_text_classifier(TEXTS * 2, LABELS * 2, 2, **settings)
+    assert model.chars is not None and code(["witty"])[0].shape == (1, 1 + 16)
+    labels, probs = predict(model, code(TEXTS))
+    assert labels.tolist() == LABELS
+    assert history.scores == []  # nothing held out: no epoch to choose
+    again = fit_text_classifier(TEXTS * 2, LABELS * 2, 2, **settings)
+    assert np.array_equal(predict(again.model, code(TEXTS))[1], probs)  # seeded: same run

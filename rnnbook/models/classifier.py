@@ -1,9 +1,15 @@
 """A text classifier: read a whole text with a (bi)RNN, pool its states into one vector, classify.
 
-    e_t = E[w_t]                               (B, T, E)   word embedding
+    e_t = E[w_t]  or  [E[w_t] ; c(w_t)]        (B, T, E)   word embedding (+ spelling, E + 2C)
     h_t = [h->_t ; h<-_t] = BiLSTM(e)_t        (B, T, D*H) packed: padding is never read
     s   = pool(h_1 .. h_L)                     (B, D*H)    one vector per text (L real tokens)
     logits = s W^T + b                         (B, K)      one score per class
+
+``c(w)`` is optional: the character BiLSTM of the tagger (:class:`~rnnbook.models.tagger.
+CharEncoder`), so a rare or unseen word (a ticker, a misspelling) still gets features from its
+spelling. The ids of such a classifier are ``(B, T, 1 + C)``: column 0 the word id, columns
+``1..C`` its character ids (0 after the word's last character), as
+:func:`rnnbook.tasks.classify.encode` writes them with ``chars=``.
 
 Every pooling looks at the ``L`` real steps of each text only, so padding never changes the
 prediction:
@@ -25,6 +31,7 @@ from torch import Tensor, nn
 
 from ..layers import Lengths, length_mask
 from .encoder import RecurrentEncoder
+from .tagger import CharEncoder
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -77,21 +84,29 @@ class TextClassifier(nn.Module):
 
     ``forward(ids (B, T), lengths (B,)) -> logits (B, K)``; :meth:`attention` gives the
     attention weights ``(B, T)`` of ``pooling="attention"``. ``dropout`` acts on the embeddings
-    and on the pooled vector. The embedding and the recurrent layer are named ``embed`` and
-    ``encoder.rnn``, like :class:`~rnnbook.models.CharLM`'s ``embed`` and ``rnn``, so a language
-    model's weights load into them (:func:`rnnbook.tasks.pretrain.init_from_lm`).
+    and on the pooled vector. With ``num_chars > 0`` each word is also spelt by a
+    :class:`~rnnbook.models.tagger.CharEncoder` (``char_embed``, ``char_hidden`` per
+    direction) and ``ids`` are ``(B, T, 1 + C)`` (word id, then character ids). The embedding
+    and the recurrent layer are named ``embed`` and ``encoder.rnn``, like
+    :class:`~rnnbook.models.CharLM`'s ``embed`` and ``rnn``, so a language model's weights load
+    into them (:func:`rnnbook.tasks.pretrain.init_from_lm`).
     """
 
     def __init__(self, vocab_size: int, num_classes: int, embed_size: int = 64,
                  hidden_size: int = 64, cell: str = "lstm", bidirectional: bool = True,
                  pooling: str = "attention", dropout: float = 0.0, num_layers: int = 1,
-                 attention_size: int = 64, scratch: bool = False, pad_id: int = 0):
+                 attention_size: int = 64, scratch: bool = False, pad_id: int = 0,
+                 num_chars: int = 0, char_embed: int = 16, char_hidden: int = 32):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
         self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=pad_id)
-        self.encoder = RecurrentEncoder(cell, embed_size, hidden_size, num_layers=num_layers,
-                                        bidirectional=bidirectional, scratch=scratch)
+        self.chars = CharEncoder(num_chars, char_embed, char_hidden, pad_id) if num_chars \
+            else None
+        spelt = self.chars.output_size if self.chars is not None else 0
+        self.encoder = RecurrentEncoder(cell, embed_size + spelt, hidden_size,
+                                        num_layers=num_layers, bidirectional=bidirectional,
+                                        scratch=scratch)
         width = self.encoder.output_size
         self.attend = AttentionPooling(width, attention_size) if pooling == "attention" else None
         self.drop = nn.Dropout(dropout)
@@ -100,10 +115,17 @@ class TextClassifier(nn.Module):
 
     def states(self, ids: Tensor, lengths: Lengths) -> tuple[Tensor, Tensor]:
         """The encoder's outputs ``(B, T, D*H)`` and the mask of real tokens ``(B, T)``."""
-        if ids.dim() != 2:
-            raise ValueError(f"TextClassifier takes ids of shape (batch, time), got "
-                             f"{tuple(ids.shape)}")
-        h, _ = self.encoder(self.drop(self.embed(ids)), lengths)
+        want = 2 if self.chars is None else 3
+        if ids.dim() != want:
+            shape = "(batch, time)" if want == 2 else "(batch, time, 1 + characters)"
+            raise ValueError(f"this TextClassifier takes ids of shape {shape}, got "
+                             f"{tuple(ids.shape)}" + ("" if want == 2 else
+                             ": encode the texts with chars= (rnnbook.tasks.classify.encode)"))
+        if self.chars is None:
+            e = self.embed(ids)
+        else:  # word embedding and spelling, side by side
+            e = torch.cat([self.embed(ids[..., 0]), self.chars(ids[..., 1:])], dim=-1)
+        h, _ = self.encoder(self.drop(e), lengths)
         return h, length_mask(lengths, ids.size(1), h.device)
 
     def pool(self, h: Tensor, mask: Tensor) -> tuple[Tensor, Optional[Tensor]]:

@@ -12,15 +12,20 @@ lengths (B,), y (B,))``, and the classifier packs or masks the padding away.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..batching import PaddedBatches
-from ..runtime import eval_mode, model_device
+from ..batching import PaddedBatch, PaddedBatches
+from ..config import seed_everything
+from ..evaluation import outputs
+from ..history import History
+from ..models.classifier import TextClassifier
 from ..text import PAD, UNK, Vocab, word_tokenize
+from ..train import train
 from .losses import ClassificationLoss
 
 _URL = re.compile(r"https?://\S+")
@@ -39,13 +44,35 @@ def build_vocab(texts: Iterable[str], min_freq: int = 2, max_size: Optional[int]
     return Vocab.build((tokenize(t) for t in texts), min_freq=min_freq, max_size=max_size)
 
 
-def encode(texts: Sequence[str], vocab: Vocab, max_len: Optional[int] = None
-           ) -> list[list[int]]:
-    """Word ids of each text (an empty text becomes ``[<unk>]``), cut to ``max_len`` tokens."""
-    out = []
+def build_char_vocab(texts: Iterable[str], min_freq: int = 2) -> Vocab:
+    """Characters of the words of ``texts`` (as :func:`tokenize` writes them) seen at least
+    ``min_freq`` times; specials ``<pad> <unk>`` (``<pad>`` is id 0)."""
+    return Vocab.build((c for t in texts for w in tokenize(t) for c in w), min_freq=min_freq,
+                       specials=(PAD, UNK))
+
+
+def encode(texts: Sequence[str], vocab: Vocab, max_len: Optional[int] = None,
+           chars: Optional[Vocab] = None, max_chars: int = 16
+           ) -> list[list[int]] | list[torch.Tensor]:
+    """Word ids of each text (an empty text becomes ``[<unk>]``), cut to ``max_len`` tokens.
+
+    With a character vocabulary ``chars`` each text is a tensor ``(T, 1 + max_chars)``: the
+    word id, then the ids of its first ``max_chars`` characters, 0 after the last one, which
+    :class:`~rnnbook.models.classifier.TextClassifier` with ``num_chars`` reads.
+    """
+    out: list = []
     for t in texts:
-        ids = vocab.encode(tokenize(t))[:max_len] or [vocab[UNK]]
-        out.append(ids)
+        words = tokenize(t)[:max_len] or [UNK]
+        ids = vocab.encode(words)
+        if chars is None:
+            out.append(ids)
+            continue
+        row = torch.zeros(len(words), 1 + max_chars, dtype=torch.long)
+        row[:, 0] = torch.tensor(ids)
+        for i, w in enumerate(words):
+            spelt = chars.encode(list(w))[:max_chars] if w != UNK else [chars[UNK]]
+            row[i, 1:1 + len(spelt)] = torch.tensor(spelt)
+        out.append(row)
     return out
 
 
@@ -59,16 +86,76 @@ def batches(ids: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int
                          shuffle=shuffle, seed=seed, sort_by_length=shuffle)
 
 
+def _probabilities(model: nn.Module, batch: PaddedBatch) -> torch.Tensor:
+    """The step of :func:`predict`: class probabilities ``(B, K)`` of one batch."""
+    return torch.softmax(model(batch.x, batch.lengths).float(), -1)
+
+
 def predict(model: nn.Module, ids: Sequence[Sequence[int]], batch_size: int = 256
             ) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels (N,), probabilities (N, K))`` for the texts ``ids``, in their order."""
-    dev = model_device(model)
-    probs = []
-    with eval_mode(model):
-        for x, lengths, _ in batches(ids, [0] * len(ids), batch_size, shuffle=False):
-            probs.append(torch.softmax(model(x.to(dev), lengths).float(), -1).cpu())
-    p = torch.cat(probs).numpy()
+    """``(labels (N,), probabilities (N, K))`` for the texts ``ids``, in their order
+    (:func:`rnnbook.outputs` over evaluation batches)."""
+    p = outputs(model, batches(ids, [0] * len(ids), batch_size, shuffle=False),
+                _probabilities).numpy()
     return p.argmax(1), p
+
+
+def accuracy_on(ids: Sequence[Sequence[int]], labels: Sequence[int]
+                ) -> Callable[[nn.Module], float]:
+    """``score(model) -> accuracy`` on held-out texts ``ids`` with ``labels``: the
+    ``keep_best`` score of :func:`fit_classifier`."""
+    if len(ids) != len(labels):
+        raise ValueError(f"{len(ids)} held-out texts but {len(labels)} labels")
+    y = np.asarray(labels)
+    return lambda model: float(np.mean(predict(model, ids)[0] == y))
+
+
+def fit_classifier(model: nn.Module, data: Iterable, *,
+                   held_out: Optional[tuple[Sequence[Sequence[int]], Sequence[int]]] = None,
+                   **recipe: Any) -> History:
+    """Train a text classifier on ``data`` (:func:`batches`) with :class:`ClassificationLoss`
+    by :func:`rnnbook.train` (``recipe``: ``epochs``, ``lr``, ...; texts are the unit, no
+    progress bar). With ``held_out=(ids, labels)`` (a part of the *training* texts the model
+    does not train on) the model ends with the weights of the epoch of best held-out accuracy
+    (``train(keep_best=...)``; ``History.scores`` lists every epoch's)."""
+    recipe = {"progress": False, "unit": "texts", **recipe}
+    keep = accuracy_on(*held_out) if held_out is not None else None
+    return train(model, data, ClassificationLoss(), keep_best=keep, **recipe)
+
+
+class FittedClassifier(NamedTuple):
+    """A trained classifier, the function that encodes texts for it (``encode(texts) ->
+    ids``, for :func:`predict`) and the :class:`~rnnbook.history.History` of its training."""
+
+    model: nn.Module
+    encode: Callable[[Sequence[str]], list]
+    history: History
+
+
+def fit_text_classifier(texts: Sequence[str], labels: Sequence[int], num_classes: int, *,
+                        epochs: int, lr: float = 3e-3, batch_size: int = 64,
+                        held_out: Optional[tuple[Sequence[str], Sequence[int]]] = None,
+                        vocab: Optional[Vocab] = None, min_freq: int = 2, chars: bool = False,
+                        seed: int = 0, device: Any = None, **sizes: Any) -> FittedClassifier:
+    """Build a :class:`~rnnbook.models.classifier.TextClassifier` for ``texts`` and train it
+    (:func:`fit_classifier`, seeded with ``seed``).
+
+    ``vocab``: the word vocabulary (default: :func:`build_vocab` of ``texts`` with
+    ``min_freq``); ``chars=True`` spells every word with a character vocabulary of ``texts``
+    (:func:`build_char_vocab`); ``held_out=(texts, labels)``: keep the epoch of best accuracy
+    on them; ``sizes`` go to the classifier (``embed_size``, ``hidden_size``, ``pooling``,
+    ``dropout``, ``char_embed``, ``char_hidden``, ...).
+    """
+    vocab = build_vocab(texts, min_freq=min_freq) if vocab is None else vocab
+    spell = build_char_vocab(texts) if chars else None
+    code = partial(encode, vocab=vocab, chars=spell)
+    seed_everything(seed)
+    model = TextClassifier(len(vocab), num_classes, num_chars=len(spell) if spell else 0,
+                           **sizes).to(device or "cpu")
+    held = None if held_out is None else (code(held_out[0]), held_out[1])
+    history = fit_classifier(model, batches(code(texts), labels, batch_size), epochs=epochs,
+                             lr=lr, held_out=held)
+    return FittedClassifier(model, code, history)
 
 
 def scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
@@ -120,13 +207,20 @@ def tfidf_model(kind: str = "word", C: float = 10.0) -> Any:
 
 
 def tfidf_baseline(train_texts: Sequence[str], train_labels: Sequence[int],
-                   test_texts: Sequence[str], kind: str = "word", C: float = 10.0
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   test_texts: Sequence[str], kind: str = "word", C: float = 10.0,
+                   num_classes: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
     """Fit :func:`tfidf_model` on the training texts; ``(labels, probabilities)`` on the test
-    texts."""
+    texts. The probabilities have one column per class seen in training, or ``num_classes``
+    columns (class id = column, 0 for a class absent from training), to average them with
+    another model's."""
     model = tfidf_model(kind, C).fit(list(train_texts), list(train_labels))
     p = model.predict_proba(list(test_texts))
-    return model.classes_[p.argmax(1)], p
+    labels = model.classes_[p.argmax(1)]
+    if num_classes is not None:
+        full = np.zeros((len(p), num_classes), dtype=p.dtype)
+        full[:, model.classes_] = p
+        p = full
+    return labels, p
 
 
 def tfidf_cross_val(texts: Sequence[str], labels: Sequence[int], kind: str = "word",
@@ -159,7 +253,9 @@ def confident_mistakes(probs: np.ndarray, y_true: Sequence[int], k: int = 5) -> 
     return [int(i) for i in wrong[np.argsort(-conf, kind="stable")][:k]]
 
 
-__all__ = ["PAD", "UNK", "tokenize", "build_vocab", "encode", "batches",
-           "ClassificationLoss", "predict", "scores", "stratified_split", "majority_baseline",
+__all__ = ["PAD", "UNK", "tokenize", "build_vocab", "build_char_vocab", "encode", "batches",
+           "ClassificationLoss", "predict", "accuracy_on", "fit_classifier", "FittedClassifier",
+           "fit_text_classifier", "scores",
+           "stratified_split", "majority_baseline",
            "tfidf_model", "tfidf_baseline", "tfidf_cross_val", "most_confused",
            "confident_mistakes"]
