@@ -27,7 +27,17 @@ iterates it; none of the book's needs one.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, Optional, Protocol, Sequence, runtime_checkable
+from typing import (
+    Any,
+    Callable,
+    Iterable,
+    Iterator,
+    NamedTuple,
+    Optional,
+    Protocol,
+    Sequence,
+    runtime_checkable,
+)
 
 import torch
 
@@ -237,5 +247,35 @@ class PaddedBatches(ReplayablePasses):
             yield PaddedBatch(*collate([self.examples[i] for i in idx]))
 
 
+def passes(data: Iterable, epochs: Optional[int], start: tuple[int, int], place: dict[str, int],
+           new_pass: Callable[[bool], None]) -> Iterator[Any]:
+    """The batches of ``data``, pass after pass (``epochs`` passes, or forever), from ``start``
+    = ``(epoch, skip)``: a resumed run skips the first ``skip`` batches of pass ``epoch``, those
+    it already trained on. ``place`` is kept at ``{"epoch": e, "position": k}``, the batches of
+    pass ``e`` handed out (what :func:`rnnbook.train` checkpoints). ``new_pass(resumed)`` is
+    called at the start of every pass, ``resumed`` telling the pass that skips batches.
+    A one-shot iterator serves one pass; empty data is a :class:`ValueError`."""
+    epoch, skip = start
+    first = epoch
+    one_shot = iter(data) is data
+    while epochs is None or epoch < epochs:
+        if one_shot and epoch > first:
+            raise ValueError(
+                "the training data is a one-shot iterator (a generator?) and it ran out after "
+                "one pass, before the run was done; pass a re-iterable such as a list or a "
+                "batcher (StreamBatches, PaddedBatches), or fewer steps")
+        new_pass(epoch == first and skip > 0)
+        empty = True
+        for i, batch in enumerate(data):
+            empty = False
+            if epoch == first and i < skip:
+                continue
+            place.update(epoch=epoch, position=i + 1)
+            yield batch
+        if empty:
+            raise ValueError("the training data yielded no batches: it is empty")
+        epoch += 1
+
+
 __all__ = ["Batcher", "LMBatch", "PaddedBatch", "StreamBatches", "ReplayablePasses",
-           "PaddedBatches", "pad"]
+           "PaddedBatches", "passes", "pad"]

@@ -283,6 +283,23 @@ def _check_resumable(data: Iterable, loss_fn: Any, val_data: Iterable | None,
             "separate batcher or list")
 
 
+def _resumes(checkpoint: str | Path | None, resume: bool | str, overwrite: bool) -> bool:
+    """Whether a run resumes from ``checkpoint``, once ``resume`` (``False``, ``True``,
+    ``"if-exists"``) and ``overwrite`` are checked against the file being there or not."""
+    if resume not in (False, True, "if-exists"):
+        raise ValueError(f"resume must be False, True or 'if-exists', not {resume!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume needs the checkpoint to resume from: pass checkpoint=path")
+    exists = checkpoint is not None and Path(checkpoint).exists()
+    if resume is True and not exists:
+        raise FileNotFoundError(f"resume=True but there is no checkpoint at {checkpoint}; pass "
+                                "resume='if-exists' to start a fresh run when it is missing")
+    if exists and not resume and not overwrite:
+        raise FileExistsError(f"a checkpoint already exists at {checkpoint}: pass resume=True to "
+                              "continue from it, overwrite=True to replace it, or delete it")
+    return exists
+
+
 def _continue(given: History | None, saved: History, ckpt: dict[str, Any],
               path: str | Path) -> int:
     """Put the ``saved`` history of a checkpoint into ``given`` (the ``history=`` of a resumed

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Union
 import torch
 from torch import nn
 
+from .batching import passes
 from .checkpoint import (  # noqa: F401  (re-exported: rnnbook.train.save_checkpoint, ...)
     MAGIC,
     CorruptCheckpoint,
@@ -32,6 +33,7 @@ from .checkpoint import (  # noqa: F401  (re-exported: rnnbook.train.save_checkp
     _read_checkpoint,
     _restore,
     _resume_point,
+    _resumes,
     _saved_best,
     load_checkpoint,
     save_checkpoint,
@@ -48,36 +50,6 @@ class TrainingDiverged(RuntimeError):
     Training stopped and the model was given back its last good weights (those of the last
     finite evaluation, or of the start of the run).
     """
-
-
-def _epochs(data: Iterable, loss_fn: LossFn, epochs: int | None, start: tuple[int, int],
-            place: dict[str, int], keep_loss: bool = False):
-    """Pass over ``data`` again and again (``epochs`` times, or forever), from ``start`` =
-    ``(epoch, skip)``: a resumed run skips the first ``skip`` batches of pass ``epoch``, those
-    it already trained on. ``place`` is kept at ``{"epoch": e, "position": k}``, the batches
-    of pass ``e`` handed out. A stateful loss is reset at the start of every pass, except a
-    resumed pass with ``keep_loss`` (its state was restored from the checkpoint)."""
-    epoch, skip = start
-    first = epoch
-    one_shot = iter(data) is data
-    while epochs is None or epoch < epochs:
-        if one_shot and epoch > first:
-            raise ValueError(
-                "the training data is a one-shot iterator (a generator?) and it ran out after "
-                "one pass, before the run was done; pass a re-iterable such as a list or a "
-                "batcher (StreamBatches, PaddedBatches), or fewer steps")
-        if stateful(loss_fn) and not (keep_loss and epoch == first and skip > 0):
-            loss_fn.reset()  # type: ignore[attr-defined]
-        empty = True
-        for i, batch in enumerate(data):
-            empty = False
-            if epoch == first and i < skip:
-                continue
-            place.update(epoch=epoch, position=i + 1)
-            yield batch
-        if empty:
-            raise ValueError("the training data yielded no batches: it is empty")
-        epoch += 1
 
 
 def _build_schedule(schedule: Any, optimizer: torch.optim.Optimizer, total: int | None,
@@ -174,22 +146,12 @@ def train(
                          f"for no clipping), not {clip}")
     if eval_every is not None and eval_every < 1:
         raise ValueError(f"eval_every must be a positive number of steps, not {eval_every}")
-    if resume not in (False, True, "if-exists"):
-        raise ValueError(f"resume must be False, True or 'if-exists', not {resume!r}")
     if schedule is not None and scheduler is not None:
         raise ValueError("give a schedule (a name or a function) or a ready scheduler, not both")
     if schedule is not None and schedule != "one-cycle" and not callable(schedule):
         raise ValueError(f"schedule must be None, 'one-cycle' or a function (optimizer, steps) "
                          f"-> scheduler, not {schedule!r}")
-    if resume and checkpoint is None:
-        raise ValueError("resume needs the checkpoint to resume from: pass checkpoint=path")
-    exists = checkpoint is not None and Path(checkpoint).exists()
-    if resume is True and not exists:
-        raise FileNotFoundError(f"resume=True but there is no checkpoint at {checkpoint}; pass "
-                                "resume='if-exists' to start a fresh run when it is missing")
-    if exists and not resume and not overwrite:
-        raise FileExistsError(f"a checkpoint already exists at {checkpoint}: pass resume=True to "
-                              "continue from it, overwrite=True to replace it, or delete it")
+    exists = _resumes(checkpoint, resume, overwrite)
     if epochs is not None and epochs > 1 and iter(train_data) is train_data:
         raise ValueError(f"the training data is a one-shot iterator (a generator?) but epochs="
                          f"{epochs} needs {epochs} passes; pass a re-iterable such as a list or "
@@ -310,7 +272,12 @@ def train(
     place = {"epoch": start[0], "position": start[1]}
     if offset:
         place["offset"] = offset
-    batches = _epochs(train_data, loss_fn, epochs, start, place, keep_loss)
+
+    def new_pass(resumed: bool) -> None:  # a resumed pass keeps the loss state it restored
+        if stateful(loss_fn) and not (keep_loss and resumed):
+            loss_fn.reset()  # type: ignore[attr-defined]
+
+    batches = passes(train_data, epochs, start, place, new_pass)
     try:
         # the stop test comes before the next batch is drawn, so that the data's position
         # (saved in checkpoints) counts only the batches trained on

@@ -13,7 +13,9 @@ from torch.nn import functional as F
 
 import rnnbook
 from rnnbook.batching import PaddedBatches
-from rnnbook.train import History, load_checkpoint, save_checkpoint, train
+from rnnbook.checkpoint import load_checkpoint, save_checkpoint
+from rnnbook.history import History
+from rnnbook.train import train
 
 
 class Payload:

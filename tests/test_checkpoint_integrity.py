@@ -10,16 +10,11 @@ import torch
 from torch import nn
 
 import rnnbook
+from rnnbook.checkpoint import MAGIC, CorruptCheckpoint, load_checkpoint, save_checkpoint
+from rnnbook.history import History
 from rnnbook.models import BigramLM
 from rnnbook.tasks.lm import LanguageModelLoss
-from rnnbook.train import (
-    MAGIC,
-    CorruptCheckpoint,
-    History,
-    load_checkpoint,
-    save_checkpoint,
-    train,
-)
+from rnnbook.train import train
 
 WHAT_TO_DO = "delete it and start a fresh run"
 

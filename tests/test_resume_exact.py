@@ -9,12 +9,13 @@ from torch.nn import functional as F
 
 import rnnbook
 from rnnbook.batching import PaddedBatches, StreamBatches
+from rnnbook.checkpoint import load_checkpoint
 from rnnbook.evaluation import evaluate
 from rnnbook.models import CharLM, SequenceRegressor
 from rnnbook.synthetic import AddingBatches
 from rnnbook.tasks.lm import LanguageModelLoss
 from rnnbook.tasks.regress import regression_loss
-from rnnbook.train import load_checkpoint, train
+from rnnbook.train import train
 
 # a stream of 4 rows x 60 tokens: 6 batches of 10 steps per pass (the last one 9)
 STREAM = torch.randint(0, 7, (240,), generator=torch.Generator().manual_seed(3))
@@ -40,8 +41,6 @@ def test_a_stateful_lm_resumes_bit_exactly(tmp_path, split):
 
 
 def test_the_checkpoint_holds_the_carried_state(tmp_path):
-    from rnnbook.train import load_checkpoint
-
     ckpt = tmp_path / "ck.pt"
     lm_run(5, checkpoint=ckpt)
     loss = LanguageModelLoss(stateful=True)
