@@ -235,7 +235,7 @@ def train(
         window_loss, window_items, window_time = 0.0, 0, 0.0
         if log:
             val_txt = f" | val {val:.4f}" if val is not None else ""
-            log(f"step {step:>6} | train {train_loss:.4f}{val_txt} | "
+            log(f"step {offset + step:>6} | train {train_loss:.4f}{val_txt} | "
                 f"{speed:,.0f} {unit}/s | {seconds:.1f} s")
         state = snapshot()
         if keep_best is not None:

@@ -445,9 +445,11 @@ def test_a_run_continues_a_history():
     first = train(model, data, LanguageModelLoss(), steps=20, eval_every=10, lr=0.05,
                   progress=False, log=None)
     seconds, items = first.seconds, first.items[-1]
+    lines = []
     both = train(model, data, LanguageModelLoss(), steps=15, eval_every=5, lr=0.05,
-                 progress=False, log=None, history=first, keep_best=scripted([1, 2, 0]))
-    assert both is first
+                 progress=False, log=lines.append, history=first, keep_best=scripted([1, 2, 0]))
+    assert both is first and lines[0].startswith("step     25 |")
+    assert lines[-1] == "keep_best: the model holds its weights of step 30 (score 2)"
     assert both.step == [10, 20, 25, 30, 35] and both.score_steps == [25, 30, 35]
     assert both.items[2:] == [items + 5 * 40, items + 10 * 40, items + 15 * 40]
     assert both.time[2] > seconds and len(both.grad_norm) == 35 and both.best_step == 30
