@@ -7,7 +7,7 @@ from typing import Any, Optional
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..train import evaluate
+from ..evaluation import evaluate
 
 
 def regression_loss(model: nn.Module, batch: Any) -> tuple[Tensor, int]:
