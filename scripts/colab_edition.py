@@ -11,10 +11,11 @@ first cell that says which build the numbers come from, and the chapter's refere
 It then points each page's "open in Colab" button at that edition, which is published with the
 HTML (see the "About this build" page). Running the edition recomputes every number.
 
-The install line of the edition's first cell, and of that cell on each built page, names the
-commit the book was built from (``git+https://github.com/rnnbook/rnnbook@<sha>``), so that a
-page opened months later installs the code that computed its numbers, not whatever ``main``
-holds then. The commit is
+The install cell is written here, once (:data:`INSTALL_CELL`): a chapter's own first code cell
+only imports the package (a clone of the book has it installed), and each edition gets this cell
+in front of it, its source pinned to the commit the book was built from
+(``git+https://github.com/rnnbook/rnnbook@<sha>``), so that an edition opened months later
+installs the code that computed its numbers, not whatever ``main`` holds then. The commit is
 ``git rev-parse HEAD`` of this clone, or ``$RNNBOOK_COMMIT`` where the build has no git.
 """
 
@@ -41,13 +42,25 @@ CODE = re.compile(r"(?P<code>^```(?!\{).*?^```[ \t]*$|``[^\n]+?``|`[^`\n]+`)", r
 TOKEN = re.compile(f"{CODE.pattern}|{ROLE.pattern}", re.M | re.S)
 FENCE = re.compile(r"^```\{(?P<kind>\w+)\}[^\n]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 EDITION = "colab"
-# The install source of the chapters' first cell (``REPO = "..."``, the moving default branch),
-# a string of its own in Python source or in a page's highlighted HTML. The pip lines in the
-# prose ("rnnbook @ git+...") are instructions for the reader, not what a page installs.
+# The install source of the edition's first cell (``REPO = "..."``, the moving default branch
+# until pinned), a string of its own in Python source or in a page's highlighted HTML. The pip
+# lines in the prose ("rnnbook @ git+...") are instructions for the reader, not what runs.
 INSTALL_URL = "git+https://github.com/rnnbook/rnnbook"
+# The one install cell of the book: the first code cell of every Colab edition.
+INSTALL_CELL = f'''# Install the book's package (Colab has torch) at the commit this edition
+# was built from, so that it runs the code that computed the text's numbers.
+import importlib.util, subprocess, sys
+REPO = "{INSTALL_URL}"
+if importlib.util.find_spec("rnnbook") is None:
+    src = f"rnnbook[book] @ {{REPO}}"
+    if subprocess.run([sys.executable, "-m", "pip", "install", "-q", src]).returncode:
+        raise SystemExit(f"Could not install {{src}}. Offline? Connect, then run again.")
+'''
 UNPINNED = re.compile(r'(?:(?<=")|(?<=&quot;)|(?<=&#34;))' + re.escape(INSTALL_URL)
                       + r'(?="|&quot;|&#34;)')
 SHA = re.compile(r"[0-9a-f]{40}")
+# code that installs a package (a chapter's own first cell must only import it)
+INSTALLS = re.compile(r"^\s*[%!]pip\b|\bsubprocess\b|\bfind_spec\b", re.M)
 
 
 class EditionError(ValueError):
@@ -142,6 +155,8 @@ def render_markdown(text: str, page: str, values: Mapping[str, str],
         if kind.startswith("cite:"):
             cited.extend(k.strip() for k in body.split(","))
             return cite(body, kind.split(":", 1)[1], bib)
+        if kind == "math":          # inline math: Jupyter and Colab render $...$
+            return f"${body}$"
         if kind == "doc":
             label = re.fullmatch(r"(?P<text>.*?)\s*<(?P<target>[^>]+)>", body)
             if label:
@@ -179,24 +194,34 @@ def _glued(build: Path, pages: list[str]) -> dict[str, str]:
     return values
 
 
+def install_cell(commit: str) -> dict:
+    """:data:`INSTALL_CELL` as a notebook cell, its source pinned to ``commit``."""
+    text, pinned = pin_install(INSTALL_CELL, commit)
+    if pinned != 1:
+        raise EditionError(f"the install cell names {INSTALL_URL} {pinned} times, not once: "
+                           "it cannot be pinned to the build")
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": text.splitlines(keepends=True)}
+
+
 def edition(nb: dict, page: str, values: Mapping[str, str], bib: Mapping[str, Entry],
             titles: Mapping[str, str], stamp: str, commit: str) -> dict:
     """The Colab edition of one chapter notebook (a new dict; ``nb`` is not changed): roles
-    rendered, the install line pinned to ``commit``, a first cell naming the build."""
+    rendered, :data:`INSTALL_CELL` pinned to ``commit`` before the first code cell, a first
+    cell naming the build. A chapter that installs anything itself is refused: the edition's
+    cell is the book's one install cell."""
     cited: list[str] = []
     cells = []
-    pinned = 0
     for cell in nb["cells"]:
         cell = dict(cell)
         if cell["cell_type"] == "markdown":
             text = render_markdown("".join(cell["source"]), page, values, bib, titles, cited)
             cell["source"] = text.splitlines(keepends=True)
-        elif cell["cell_type"] == "code" and not pinned:
-            text, pinned = pin_install("".join(cell["source"]), commit)
-            cell["source"] = text.splitlines(keepends=True)
-            if not pinned:
-                raise EditionError(f"{page}: the first code cell does not install from "
-                                   f"{INSTALL_URL}, so the edition cannot pin it to the build")
+        elif cell["cell_type"] == "code" and not any(c["cell_type"] == "code" for c in cells):
+            if INSTALLS.search("".join(cell["source"])):
+                raise EditionError(f"{page}: the first code cell installs the package itself; "
+                                   "the edition's install cell (INSTALL_CELL) does that")
+            cells.append(install_cell(commit))
         cells.append(cell)
     note = ("*The Colab edition of this chapter. The numbers in the text are those of the book "
             f"build of {stamp} from commit `{commit[:12]}`, which the first cell installs; "

@@ -63,6 +63,11 @@ def test_code_is_left_alone():
     assert ce.roles_left(out) == [] and ce.roles_left(text) == ["{glue:text}`"]
 
 
+def test_inline_math_role_becomes_dollar_math():
+    out, _ = render("a low-rank update {math}`W + BA` of rank {math}`r`")
+    assert out == "a low-rank update $W + BA$ of rank $r$"
+
+
 def test_doc_links_and_directives():
     out, _ = render("see {doc}`bptt` and {doc}`that chapter <bptt>`.\n\n```{warning} Title\n"
                     "Line one.\n\nLine two.\n```\n")
@@ -88,8 +93,8 @@ def test_every_chapter_renders_without_a_role_left(path):
     out = ce.edition(nb, path.stem, _AnyValue(), BIB, titles, "2026-01-01", SHA)
     code_in = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     code_out = ["".join(c["source"]) for c in out["cells"] if c["cell_type"] == "code"]
-    assert code_out[1:] == code_in[1:]                           # code is untouched ...
-    assert code_out[0] == code_in[0].replace(ce.INSTALL_URL, f"{ce.INSTALL_URL}@{SHA}")
+    assert code_out[1:] == code_in                               # code is untouched ...
+    assert code_out[0] == "".join(ce.install_cell(SHA)["source"])  # ... after the install cell
     assert "2026-01-01" in "".join(out["cells"][0]["source"])
     assert SHA[:12] in "".join(out["cells"][0]["source"])
     for cell in out["cells"]:
@@ -114,18 +119,31 @@ def test_edition_installs_the_commit_it_was_built_from():
     """A page built today must not install whatever main holds when it is opened."""
     nb = json.loads((ROOT / "book" / "lstm.ipynb").read_text(encoding="utf-8"))
     out = ce.edition(nb, "lstm", _AnyValue(), BIB, {"lstm": "LSTM"}, "2026-01-01", SHA)
-    first = "".join(next(c for c in out["cells"] if c["cell_type"] == "code")["source"])
+    code = ["".join(c["source"]) for c in out["cells"] if c["cell_type"] == "code"]
+    first = code[0]
     assert f'REPO = "git+https://github.com/rnnbook/rnnbook@{SHA}"' in first
     assert 'f"rnnbook[book] @ {REPO}"' in first
     assert "rnnbook/rnnbook\"" not in first                      # nothing left unpinned
     assert max(map(len, first.splitlines())) <= 88                # no line scrolls on the page
+    compile(first, "install cell", "exec")                        # plain Python, no magics
+    chapter = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code[1:] == ["".join(s) for s in chapter]              # then the chapter's own code
 
 
-def test_edition_refuses_a_first_cell_it_cannot_pin():
-    nb = {"cells": [{"cell_type": "code", "source": ["import rnnbook\n"], "metadata": {},
-                     "outputs": [], "execution_count": None}], "metadata": {}}
-    with pytest.raises(ce.EditionError, match="cannot pin"):
-        ce.edition(nb, "x", {}, BIB, {"x": "X"}, "2026-01-01", SHA)
+def test_edition_refuses_a_chapter_that_installs_itself():
+    for source in ["%pip install rnnbook\nimport rnnbook\n",
+                   "import subprocess\nsubprocess.run(['pip', 'install', 'x'])\n"]:
+        nb = {"cells": [{"cell_type": "code", "source": [source], "metadata": {},
+                         "outputs": [], "execution_count": None}], "metadata": {}}
+        with pytest.raises(ce.EditionError, match="installs the package itself"):
+            ce.edition(nb, "x", {}, BIB, {"x": "X"}, "2026-01-01", SHA)
+
+
+def test_the_install_cell_is_pinned_once(monkeypatch):
+    assert "".join(ce.install_cell(SHA)["source"]).count(SHA) == 1
+    monkeypatch.setattr(ce, "INSTALL_CELL", "import rnnbook\n")
+    with pytest.raises(ce.EditionError, match="cannot be pinned"):
+        ce.install_cell(SHA)
 
 
 def test_pin_install_in_the_page_html():
