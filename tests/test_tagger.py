@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import rnnbook
-from rnnbook.models import Tagger
+from rnnbook.models import CharEncoder, Tagger
+from rnnbook.models.tagger import distinct_rows
 from rnnbook.tasks.tagging import (
     MostFrequentTag,
     TaggedBatches,
@@ -120,3 +121,57 @@ def test_a_few_steps_lower_the_loss_and_predict():
     pred = predict(model, TOY, vocabs)
     assert [len(p) for p in pred] == [len(ws) for ws, _ in TOY]
     assert tag_accuracy(TOY, pred)["accuracy"] > 0.9
+
+
+def _spell_each_token(enc, chars):
+    """The reference: the character LSTM run on every real token alone, one at a time."""
+    out = torch.zeros(*chars.shape[:2], enc.output_size)
+    for b, t in torch.nonzero((chars != enc.pad_id).any(-1)).tolist():
+        n = int((chars[b, t] != enc.pad_id).sum())
+        _, (h_n, _) = enc.rnn(enc.embed(chars[b, t, :n])[None])  # (1, n, E): one word
+        out[b, t] = torch.cat([h_n[0, 0], h_n[1, 0]])
+    return out
+
+
+@pytest.mark.parametrize("shape", [(200, 5), (7, 1), (1, 3)])
+def test_distinct_rows_is_torch_unique(shape):
+    x = torch.randint(0, 3, shape, generator=torch.Generator().manual_seed(0))
+    x[1::4] = x[0]  # plenty of repeated rows
+    rows, inverse = distinct_rows(x)
+    want_rows, want_inverse = torch.unique(x, dim=0, return_inverse=True)
+    assert torch.equal(rows, want_rows) and torch.equal(inverse, want_inverse)
+    assert torch.equal(rows[inverse], x)
+
+
+def test_char_encoder_spells_each_distinct_word_once_with_per_token_results():
+    """Spelling the distinct words of a batch once gives every token the outputs and the
+    gradients of spelling it alone: repeated words (at several places, in several texts),
+    words of every length, padded words and padded texts."""
+    torch.manual_seed(0)
+    enc = CharEncoder(num_chars=9, embed_size=5, hidden_size=4)
+    spell = {"the": [3, 4, 5], "a": [2], "cat": [6, 2, 7], "act": [2, 6, 7],
+             "tthe": [7, 3, 4, 5], "aaaa": [2, 2, 2, 2], "at": [2, 7], "ta": [7, 2]}
+    texts = [["the", "cat", "the", "a", "act"], ["a", "tthe"],
+             ["aaaa", "the", "at", "ta", "a", "the"], ["cat"]]
+    chars = torch.zeros(len(texts), 7, 5, dtype=torch.long)  # 7 > longest text: padded words
+    for b, text in enumerate(texts):
+        for t, w in enumerate(text):
+            chars[b, t, :len(spell[w])] = torch.tensor(spell[w])
+    weight = torch.randn(*chars.shape[:2], enc.output_size)  # a different weight per token
+
+    def outputs_and_grads(run):
+        enc.zero_grad()
+        out = run(chars)
+        (out * weight).sum().backward()
+        return out.detach(), {n: p.grad.clone() for n, p in enc.named_parameters()}
+
+    out, grads = outputs_and_grads(enc)
+    ref, ref_grads = outputs_and_grads(lambda c: _spell_each_token(enc, c))
+    assert (ref.abs().sum(-1) > 0).sum() == sum(len(t) for t in texts)
+    assert (out[chars.eq(0).all(-1)] == 0).all()  # padded words: zeros
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
+    for name in ref_grads:
+        torch.testing.assert_close(grads[name], ref_grads[name], atol=1e-6, rtol=1e-6,
+                                   msg=lambda m, name=name: f"gradient of {name}: {m}")
+    # the words really are spelt differently, so a wrong copy would show
+    assert not torch.allclose(ref[0, 1], ref[0, 4]) and torch.equal(out[0, 0], out[2, 5])

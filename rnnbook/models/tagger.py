@@ -16,13 +16,35 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..layers import Lengths, packed_run
+from ..layers import Lengths
 from .encoder import RecurrentEncoder
+
+
+def distinct_rows(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``(rows (U, C), inverse (N,))``: the distinct rows of ``x`` ``(N, C)`` in lexicographic
+    order, and for each row of ``x`` the index of its copy, ``rows[inverse] == x``. The same as
+    ``torch.unique(x, dim=0, return_inverse=True)``, by ``C`` stable sorts of one column each
+    (last column first), which is many times faster on the CPU."""
+    order = torch.arange(len(x), device=x.device)
+    for j in reversed(range(x.size(1))):
+        order = order[torch.sort(x[order, j], stable=True).indices]
+    ranked = x[order]
+    new = torch.ones(len(x), dtype=torch.bool, device=x.device)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(-1)  # a row unlike the one before it
+    inverse = torch.empty_like(order)
+    inverse[order] = new.cumsum(0) - 1
+    return ranked[new], inverse
 
 
 class CharEncoder(nn.Module):
     """Spell each word: ``chars`` ``(B, T, C)`` (``pad_id`` after each word's last character,
-    and everywhere for padded words) -> ``(B, T, 2H)``, zeros for padded words."""
+    and everywhere for padded words) -> ``(B, T, 2H)``, zeros for padded words.
+
+    Each distinct word of the batch is spelt once ("the" may occur fifty times in a batch) and
+    its features are copied to its every occurrence; the words of one length run through the
+    LSTM together, so no padding is read (and no packing is needed). The outputs and gradients
+    are those of spelling every token on its own.
+    """
 
     def __init__(self, num_chars: int, embed_size: int = 16, hidden_size: int = 32,
                  pad_id: int = 0):
@@ -32,14 +54,20 @@ class CharEncoder(nn.Module):
         self.pad_id, self.output_size = pad_id, 2 * hidden_size
 
     def forward(self, chars: Tensor) -> Tensor:
-        lengths = (chars != self.pad_id).sum(-1)  # (B, T): characters per word
-        real = lengths > 0
+        real = (chars != self.pad_id).any(-1)  # (B, T): the real words
         out = chars.new_zeros(*chars.shape[:2], self.output_size, dtype=torch.float)
         if real.any():
-            words = chars[real]  # (N, C): every real word of the batch, one row each
-            _, (h_n, _) = packed_run(self.rnn, self.embed(words), lengths[real])
-            out = out.to(h_n.dtype)
-            out[real] = torch.cat([h_n[0], h_n[1]], dim=-1)  # last forward, first backward
+            words, inverse = distinct_rows(chars[real])  # words[inverse] == chars[real]
+            lengths = (words != self.pad_id).sum(-1)  # (U,): characters per distinct word
+            spelt, rows = [], []
+            for n in lengths.unique().tolist():  # the words of n characters, together
+                same = torch.nonzero(lengths == n).squeeze(1)
+                _, (h_n, _) = self.rnn(self.embed(words[same, :n]))
+                spelt.append(torch.cat([h_n[0], h_n[1]], dim=-1))  # last fwd, first bwd
+                rows.append(same)
+            spelt = torch.cat(spelt)[torch.cat(rows).argsort()]  # (U, 2H), in words' order
+            out = out.to(spelt.dtype)
+            out[real] = spelt[inverse]  # each word's features at its every occurrence
         return out
 
 
