@@ -173,7 +173,10 @@ def test_scores_and_baselines():
     # four columns, class = column: the probabilities of classes 0 and 1, none for 2 and 3
     _, wide = tfidf_baseline(texts, LABELS * 4, ["so witty"], kind="char", num_classes=4)
     assert wide.shape == (1, 4) and wide[0, 2:].sum() == 0 and np.isclose(wide.sum(), 1)
-    assert len(tfidf_cross_val(texts, LABELS * 4, folds=3)) == 3
+    folds = tfidf_cross_val(texts, LABELS * 4, folds=3)
+    assert len(folds) == 3
+    # folds in two processes: the same accuracies
+    np.testing.assert_array_equal(tfidf_cross_val(texts, LABELS * 4, folds=3, n_jobs=2), folds)
 
 
 def test_error_analysis():

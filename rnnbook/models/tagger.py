@@ -15,6 +15,7 @@ from typing import Optional
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..layers import Lengths
 from .encoder import RecurrentEncoder
@@ -41,9 +42,9 @@ class CharEncoder(nn.Module):
     and everywhere for padded words) -> ``(B, T, 2H)``, zeros for padded words.
 
     Each distinct word of the batch is spelt once ("the" may occur fifty times in a batch) and
-    its features are copied to its every occurrence; the words of one length run through the
-    LSTM together, so no padding is read (and no packing is needed). The outputs and gradients
-    are those of spelling every token on its own.
+    its features are copied to its every occurrence; the distinct words run through the LSTM
+    as one packed batch, so no padding is read. The outputs and gradients are those of
+    spelling every token on its own.
     """
 
     def __init__(self, num_chars: int, embed_size: int = 16, hidden_size: int = 32,
@@ -59,13 +60,10 @@ class CharEncoder(nn.Module):
         if real.any():
             words, inverse = distinct_rows(chars[real])  # words[inverse] == chars[real]
             lengths = (words != self.pad_id).sum(-1)  # (U,): characters per distinct word
-            spelt, rows = [], []
-            for n in lengths.unique().tolist():  # the words of n characters, together
-                same = torch.nonzero(lengths == n).squeeze(1)
-                _, (h_n, _) = self.rnn(self.embed(words[same, :n]))
-                spelt.append(torch.cat([h_n[0], h_n[1]], dim=-1))  # last fwd, first bwd
-                rows.append(same)
-            spelt = torch.cat(spelt)[torch.cat(rows).argsort()]  # (U, 2H), in words' order
+            packed = pack_padded_sequence(self.embed(words), lengths.cpu(), batch_first=True,
+                                          enforce_sorted=False)
+            _, (h_n, _) = self.rnn(packed)  # h_n (2, U, H), in the words' order
+            spelt = torch.cat([h_n[0], h_n[1]], dim=-1)  # last forward, first backward
             out = out.to(spelt.dtype)
             out[real] = spelt[inverse]  # each word's features at its every occurrence
         return out
