@@ -227,7 +227,9 @@ def tfidf_cross_val(texts: Sequence[str], labels: Sequence[int], kind: str = "wo
                     folds: int = 10, C: float = 10.0, seed: int = 0,
                     n_jobs: Optional[int] = None) -> np.ndarray:
     """Accuracy of :func:`tfidf_model` on each of ``folds`` stratified folds (``n_jobs``
-    folds at a time, in separate processes; ``-1``: one per core; the result is the same)."""
+    folds at a time, in separate processes; ``-1``: one per core). The folds and models are the
+    same either way; a worker process gives its BLAS fewer threads, so the solver's last digits,
+    and now and then one prediction, can differ from a serial run."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
